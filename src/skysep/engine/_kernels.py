@@ -1,0 +1,433 @@
+"""Compiled kernels of the conflict engine (numba).
+
+Inputs are arrays already in the engine's frame (see ``_detect.py``); no I/O,
+no globals beyond constants. Every pair, whether reached through the grid or
+by brute force, is decided by the same function, :func:`pair_interval`.
+
+Definitions (see ``docs/definition.md``)::
+
+    n      = normalise(up_i + up_j)                  mean geodetic up of the pair
+    r      = P(pos_j - pos_i)    u = P(vel_j - vel_i)    P: projection onto n's plane
+    h(t)^2 = a t^2 + 2 b t + c0  with a = u.u, b = r.u, c0 = r.r
+    dz(t)  = dz + dvz t
+    LoS(t) = h(t) < H  and  |dz(t)| < V
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+INF = np.inf
+
+#: Minima are reduced by this much (metres) before the strict comparisons, so
+#: that a separation exactly at a minimum, given in feet or NM and converted to
+#: metres, is not counted as a loss of separation through rounding.
+AT_MINIMUM_TOLERANCE_M = 1e-6
+
+
+@nb.njit(cache=True, inline="always")
+def pair_relative(
+    pos: np.ndarray,
+    vel: np.ndarray,
+    up: np.ndarray,
+    alt: np.ndarray,
+    vs: np.ndarray,
+    i: int,
+    j: int,
+) -> tuple[float, float, float, float, float]:
+    """(a, b, c0, dz, dvz) of aircraft j relative to aircraft i."""
+    nx = up[i, 0] + up[j, 0]
+    ny = up[i, 1] + up[j, 1]
+    nz = up[i, 2] + up[j, 2]
+    nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+    if nn < 1e-9:  # antipodal: any plane will do, the distance is huge anyway
+        nx, ny, nz, nn = up[i, 0], up[i, 1], up[i, 2], 1.0
+    nx /= nn
+    ny /= nn
+    nz /= nn
+    dx = pos[j, 0] - pos[i, 0]
+    dy = pos[j, 1] - pos[i, 1]
+    dzz = pos[j, 2] - pos[i, 2]
+    wx = vel[j, 0] - vel[i, 0]
+    wy = vel[j, 1] - vel[i, 1]
+    wz = vel[j, 2] - vel[i, 2]
+    dn = dx * nx + dy * ny + dzz * nz
+    wn = wx * nx + wy * ny + wz * nz
+    rx = dx - dn * nx
+    ry = dy - dn * ny
+    rz = dzz - dn * nz
+    ux = wx - wn * nx
+    uy = wy - wn * ny
+    uz = wz - wn * nz
+    a = ux * ux + uy * uy + uz * uz
+    b = rx * ux + ry * uy + rz * uz
+    c0 = rx * rx + ry * ry + rz * rz
+    return a, b, c0, alt[j] - alt[i], vs[j] - vs[i]
+
+
+@nb.njit(cache=True, inline="always")
+def pair_interval(
+    a: float, b: float, c0: float, dz: float, dvz: float, h_m: float, v_m: float
+) -> tuple[float, float]:
+    """The open interval (lo, hi) of loss of separation; empty when lo >= hi."""
+    h = h_m - AT_MINIMUM_TOLERANCE_M
+    v = v_m - AT_MINIMUM_TOLERANCE_M
+    if h <= 0.0 or v <= 0.0:
+        return INF, -INF
+    c = c0 - h * h
+    if a == 0.0:
+        if c < 0.0:
+            hlo, hhi = -INF, INF
+        else:
+            return INF, -INF
+    else:
+        disc = b * b - a * c
+        if disc <= 0.0:
+            return INF, -INF
+        q = -(b + math.copysign(math.sqrt(disc), b))
+        t1 = q / a
+        t2 = c / q
+        hlo, hhi = min(t1, t2), max(t1, t2)
+    if dvz == 0.0:
+        if abs(dz) < v:
+            vlo, vhi = -INF, INF
+        else:
+            return INF, -INF
+    else:
+        t1 = (-v - dz) / dvz
+        t2 = (v - dz) / dvz
+        vlo, vhi = min(t1, t2), max(t1, t2)
+    return max(hlo, vlo), min(hhi, vhi)
+
+
+@nb.njit(cache=True, inline="always")
+def is_conflict(lo: float, hi: float, lookahead_s: float) -> bool:
+    """Whether the LoS interval (lo, hi) meets [0, lookahead]."""
+    return lo < hi and hi > 0.0 and lo < lookahead_s
+
+
+@nb.njit(cache=True, inline="always")
+def _pair_is_conflict(
+    pos: np.ndarray,
+    vel: np.ndarray,
+    up: np.ndarray,
+    alt: np.ndarray,
+    vs: np.ndarray,
+    code: np.ndarray,
+    hmat: np.ndarray,
+    vmat: np.ndarray,
+    lookahead_s: float,
+    i: int,
+    j: int,
+) -> bool:
+    a, b, c0, dz, dvz = pair_relative(pos, vel, up, alt, vs, i, j)
+    lo, hi = pair_interval(a, b, c0, dz, dvz, hmat[code[i], code[j]], vmat[code[i], code[j]])
+    return is_conflict(lo, hi, lookahead_s)
+
+
+@nb.njit(cache=True)
+def _append(
+    out: np.ndarray, count: int, i: int, j: int
+) -> np.ndarray:
+    if count == out.shape[0]:
+        grown = np.empty((out.shape[0] * 2, 2), dtype=np.int64)
+        grown[:count] = out[:count]
+        out = grown
+    out[count, 0] = i
+    out[count, 1] = j
+    return out
+
+
+@nb.njit(cache=True)
+def brute_force_pairs(
+    pos: np.ndarray,
+    vel: np.ndarray,
+    up: np.ndarray,
+    alt: np.ndarray,
+    vs: np.ndarray,
+    code: np.ndarray,
+    hmat: np.ndarray,
+    vmat: np.ndarray,
+    lookahead_s: float,
+) -> np.ndarray:
+    """All conflicting pairs (i < j) by testing every pair: the reference."""
+    n = alt.shape[0]
+    out = np.empty((max(16, n), 2), dtype=np.int64)
+    count = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            if _pair_is_conflict(pos, vel, up, alt, vs, code, hmat, vmat, lookahead_s, i, j):
+                out = _append(out, count, i, j)
+                count += 1
+    return out[:count]
+
+
+@nb.njit(cache=True, inline="always")
+def _boxes_overlap(lo: np.ndarray, hi: np.ndarray, i: int, j: int) -> bool:
+    for d in range(4):
+        if lo[i, d] > hi[j, d] or lo[j, d] > hi[i, d]:
+            return False
+    return True
+
+
+@nb.njit(cache=True)
+def _slice_boxes(
+    posr: np.ndarray,
+    velr: np.ndarray,
+    alt: np.ndarray,
+    vs: np.ndarray,
+    t0: float,
+    t1: float,
+    half_h: float,
+    half_v: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> None:
+    """Bounding boxes (x, y, z, altitude) of each straight path over [t0, t1]."""
+    n = alt.shape[0]
+    for i in range(n):
+        for d in range(3):
+            p0 = posr[i, d] + velr[i, d] * t0
+            p1 = posr[i, d] + velr[i, d] * t1
+            lo[i, d] = min(p0, p1) - half_h
+            hi[i, d] = max(p0, p1) + half_h
+        a0 = alt[i] + vs[i] * t0
+        a1 = alt[i] + vs[i] * t1
+        lo[i, 3] = min(a0, a1) - half_v
+        hi[i, 3] = max(a0, a1) + half_v
+
+
+#: Forward neighbour columns in (x, y): with the own column, each pair of
+#: adjacent columns is scanned from one side only.
+_FORWARD_COLUMNS = np.array([(0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int64)
+
+
+@nb.njit(cache=True)
+def _grid_shape(
+    lo: np.ndarray, hi: np.ndarray, max_cells: int
+) -> tuple[float, float, float, float, float, int, int, int]:
+    """Origin, cell sizes and cell counts of a dense (x, y, altitude) grid.
+
+    Cells are at least as large as the largest box, so two overlapping boxes
+    have low corners in the same or adjacent cells; they are grown when the
+    grid would exceed ``max_cells``.
+    """
+    n = lo.shape[0]
+    ext_h = 0.0
+    ext_a = 0.0
+    min_x = INF
+    min_y = INF
+    min_a = INF
+    max_x = -INF
+    max_y = -INF
+    max_a = -INF
+    for i in range(n):
+        ext_h = max(ext_h, hi[i, 0] - lo[i, 0], hi[i, 1] - lo[i, 1])
+        ext_a = max(ext_a, hi[i, 3] - lo[i, 3])
+        min_x = min(min_x, lo[i, 0])
+        min_y = min(min_y, lo[i, 1])
+        min_a = min(min_a, lo[i, 3])
+        max_x = max(max_x, lo[i, 0])
+        max_y = max(max_y, lo[i, 1])
+        max_a = max(max_a, lo[i, 3])
+    cell_h = ext_h * (1.0 + 1e-9) + 1.0
+    cell_a = ext_a * (1.0 + 1e-9) + 1.0
+    while True:
+        nx = int((max_x - min_x) / cell_h) + 1
+        ny = int((max_y - min_y) / cell_h) + 1
+        na = int((max_a - min_a) / cell_a) + 1
+        if nx * ny * na <= max_cells:
+            return min_x, min_y, min_a, cell_h, cell_a, nx, ny, na
+        if na > 1 and na * na > nx * ny:
+            cell_a *= 1.5
+        else:
+            cell_h *= 1.5
+
+
+@nb.njit(cache=True, nogil=True)
+def grid_slice_pairs(
+    posr: np.ndarray,
+    velr: np.ndarray,
+    pos: np.ndarray,
+    vel: np.ndarray,
+    up: np.ndarray,
+    alt: np.ndarray,
+    vs: np.ndarray,
+    code: np.ndarray,
+    hmat: np.ndarray,
+    vmat: np.ndarray,
+    lookahead_s: float,
+    n_slices: int,
+    h_max: float,
+    v_max: float,
+    k: int,
+    part: int,
+    n_parts: int,
+) -> tuple[np.ndarray, int]:
+    """Conflicting pairs (i < j) first found in time slice ``k`` of a space-time grid.
+
+    The lookahead is cut into ``n_slices`` time slices. In each slice every
+    aircraft's straight path is boxed in (x, y, z, altitude), the box grown by
+    half the largest minima; two aircraft can lose separation in the slice
+    only if their boxes overlap (the horizontal distance of the model never
+    exceeds the 3-D chord, see ``docs/definition.md``). Aircraft are sorted
+    into a dense (x, y, altitude) grid by the low corner of their box, with
+    cells at least as large as the largest box, so overlapping boxes sit in
+    the same or adjacent cells, and the three altitude cells of a column are
+    contiguous in the sorted order. A pair is evaluated exactly in the first
+    slice where its boxes overlap; slices overlap-free before it are skipped.
+
+    The aircraft of the slice are split into ``n_parts`` parts and only part
+    ``part`` is scanned, so that parts can run on several threads (the
+    kernel releases the GIL). ``posr``/``velr`` are ``pos``/``vel`` rotated
+    so that the traffic lies nearly flat in x and y. Returns the pairs and the
+    number of candidate pairs evaluated.
+    """
+    n = alt.shape[0]
+    out = np.empty((max(16, n // max(1, n_slices * n_parts)), 2), dtype=np.int64)
+    count = 0
+    candidates = 0
+    if n < 2:
+        return out[:0], 0
+    # Grow each box by half the minima and a millimetre against rounding.
+    half_h = 0.5 * h_max * (1.0 + 1e-9) + 1e-3
+    half_v = 0.5 * v_max * (1.0 + 1e-9) + 1e-3
+    dt = lookahead_s / n_slices
+    t0 = k * dt
+    t1 = lookahead_s if k == n_slices - 1 else (k + 1) * dt
+    lo = np.empty((n, 4))
+    hi = np.empty((n, 4))
+    _slice_boxes(posr, velr, alt, vs, t0, t1, half_h, half_v, lo, hi)
+    prev_lo = np.empty((n if k > 0 else 0, 4))
+    prev_hi = np.empty((n if k > 0 else 0, 4))
+    if k > 0:
+        _slice_boxes(posr, velr, alt, vs, (k - 1) * dt, t0, half_h, half_v, prev_lo, prev_hi)
+    max_cells = max(8 * n, 1 << 16)
+    min_x, min_y, min_a, cell_h, cell_a, nx, ny, na = _grid_shape(lo, hi, max_cells)
+    n_cells = nx * ny * na
+    cstart = np.zeros(n_cells + 2, dtype=np.int64)
+    cell = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        cx = min(int((lo[i, 0] - min_x) / cell_h), nx - 1)
+        cy = min(int((lo[i, 1] - min_y) / cell_h), ny - 1)
+        ca = min(int((lo[i, 3] - min_a) / cell_a), na - 1)
+        cell[i] = (cx * ny + cy) * na + ca
+        cstart[cell[i] + 2] += 1
+    for c in range(n_cells):
+        cstart[c + 2] += cstart[c + 1]
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        e = cstart[cell[i] + 1]
+        order[e] = i
+        cstart[cell[i] + 1] = e + 1
+    # now cstart[c] is the first sorted position of cell c, cstart[c + 1] its end
+    slo = np.empty((n, 4))
+    shi = np.empty((n, 4))
+    for e in range(n):
+        for d in range(4):
+            slo[e, d] = lo[order[e], d]
+            shi[e, d] = hi[order[e], d]
+    for e_i in range(part * n // n_parts, (part + 1) * n // n_parts):
+        i = order[e_i]
+        c = cell[i]
+        ca = c % na
+        cy = (c // na) % ny
+        cx = c // (na * ny)
+        for f in range(_FORWARD_COLUMNS.shape[0] + 1):
+            if f == 0:
+                first = e_i + 1
+                last = cstart[min(c + 2, (cx * ny + cy) * na + na)]
+            else:
+                ncx = cx + _FORWARD_COLUMNS[f - 1, 0]
+                ncy = cy + _FORWARD_COLUMNS[f - 1, 1]
+                if ncx >= nx or ncy < 0 or ncy >= ny:
+                    continue
+                column = (ncx * ny + ncy) * na
+                first = cstart[column + max(ca - 1, 0)]
+                last = cstart[column + min(ca + 2, na)]
+            for e in range(first, last):
+                overlap = True
+                for d in range(4):
+                    if slo[e_i, d] > shi[e, d] or slo[e, d] > shi[e_i, d]:
+                        overlap = False
+                        break
+                if not overlap:
+                    continue
+                j = order[e]
+                if k > 0 and _boxes_overlap(prev_lo, prev_hi, i, j):
+                    continue  # evaluated in an earlier slice
+                candidates += 1
+                p, q = (i, j) if i < j else (j, i)
+                if _pair_is_conflict(pos, vel, up, alt, vs, code, hmat, vmat, lookahead_s, p, q):
+                    out = _append(out, count, p, q)
+                    count += 1
+    return out[:count], candidates
+
+
+@nb.njit(cache=True, nogil=True)
+def sort_unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
+    """Pairs (i < j) sorted by (i, j) with repeats removed, in O(n + m)."""
+    m = pairs.shape[0]
+    start = np.zeros(n + 1, dtype=np.int64)
+    for p in range(m):
+        start[pairs[p, 0] + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    fill = start[:-1].copy()
+    second = np.empty(m, dtype=np.int64)
+    for p in range(m):
+        i = pairs[p, 0]
+        second[fill[i]] = pairs[p, 1]
+        fill[i] += 1
+    out = np.empty((m, 2), dtype=np.int64)
+    count = 0
+    for i in range(n):
+        row = np.sort(second[start[i] : start[i + 1]])
+        for r in range(row.shape[0]):
+            if r > 0 and row[r] == row[r - 1]:
+                continue
+            out[count, 0] = i
+            out[count, 1] = row[r]
+            count += 1
+    return out[:count]
+
+
+@nb.njit(cache=True)
+def pair_fields(
+    pos: np.ndarray,
+    vel: np.ndarray,
+    up: np.ndarray,
+    alt: np.ndarray,
+    vs: np.ndarray,
+    code: np.ndarray,
+    hmat: np.ndarray,
+    vmat: np.ndarray,
+    lookahead_s: float,
+    pairs: np.ndarray,
+) -> np.ndarray:
+    """Per pair: t_in, t_out, t_cpa, h_cpa, v_cpa, h_now, v_now, H, V (rows of 9)."""
+    m = pairs.shape[0]
+    out = np.empty((m, 9))
+    for p in range(m):
+        i = pairs[p, 0]
+        j = pairs[p, 1]
+        h_m = hmat[code[i], code[j]]
+        v_m = vmat[code[i], code[j]]
+        a, b, c0, dz, dvz = pair_relative(pos, vel, up, alt, vs, i, j)
+        lo, hi = pair_interval(a, b, c0, dz, dvz, h_m, v_m)
+        t_cpa = 0.0
+        if a > 0.0:
+            t_cpa = min(max(-b / a, 0.0), lookahead_s)
+        out[p, 0] = max(lo, 0.0)
+        out[p, 1] = hi
+        out[p, 2] = t_cpa
+        out[p, 3] = math.sqrt(max(c0 + t_cpa * (2.0 * b + a * t_cpa), 0.0))
+        out[p, 4] = abs(dz + dvz * t_cpa)
+        out[p, 5] = math.sqrt(c0)
+        out[p, 6] = abs(dz)
+        out[p, 7] = h_m
+        out[p, 8] = v_m
+    return out

@@ -1,0 +1,47 @@
+"""SkySep's error tree.
+
+::
+
+    SkySepError                 root of everything SkySep raises on bad input
+    ├── AgreementError          an agreement file or preset that cannot be used
+    ├── StatesError             a table of aircraft states with a bad row or column
+    └── EngineError             engine input that breaks the engine's contract
+
+Each message names what is wrong and where (file, line, column, key) and
+quotes the bad value; where there is a fixed set of valid choices, it lists
+them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class SkySepError(Exception):
+    """Root of SkySep's errors."""
+
+
+class AgreementError(SkySepError):
+    """An agreement (file, mapping or preset) that cannot be used."""
+
+
+class EngineError(SkySepError, ValueError):
+    """Arrays handed to the engine that break its contract (shapes, NaN, ranges)."""
+
+
+class StatesError(SkySepError):
+    """A table of aircraft states that cannot be used.
+
+    ``problems`` holds one message per offending cell or column (the first
+    ones, up to a limit); ``str(error)`` lists them.
+    """
+
+    def __init__(self, source: str, problems: Sequence[str], total: int | None = None) -> None:
+        self.source = source
+        self.problems = list(problems)
+        self.total = total if total is not None else len(self.problems)
+        lines = [f"{source}: {p}" for p in self.problems]
+        more = self.total - len(self.problems)
+        if more > 0:
+            lines.append(f"{source}: ... and {more} more problem(s)")
+        super().__init__("\n".join(lines))
