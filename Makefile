@@ -21,6 +21,7 @@ env: $(STAMP)
 demo: $(STAMP)
 	@mkdir -p out
 	$(VENV)/bin/skysep detect examples/states.csv --preset rule-of-threes --out out/conflicts.csv
+	@echo "(all conflicts: out/conflicts.csv)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

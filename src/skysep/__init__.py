@@ -3,9 +3,11 @@
 The public Python API is listed in ``__all__``; see ``docs/api.md``.
 """
 
+from skysep._api import detect
 from skysep.agreement import Agreement, PairMinima, Party, load_agreement, preset
 from skysep.engine import LEVELS, Conflicts, States
 from skysep.errors import AgreementError, EngineError, SkySepError, StatesError
+from skysep.io import read_states, write_conflicts
 
 __version__ = "0.1.0"
 
@@ -21,6 +23,9 @@ __all__ = [
     "States",
     "StatesError",
     "__version__",
+    "detect",
     "load_agreement",
     "preset",
+    "read_states",
+    "write_conflicts",
 ]

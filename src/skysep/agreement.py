@@ -42,9 +42,7 @@ class Key:
     required: bool = False
 
 
-def _length(
-    stem: str, units_: Iterable[str], help_: str, scopes: tuple[Scope, ...]
-) -> list[Key]:
+def _length(stem: str, units_: Iterable[str], help_: str, scopes: tuple[Scope, ...]) -> list[Key]:
     unit_names = {"nm": "NM", "m": "m", "ft": "ft"}
     return [
         Key(
@@ -73,7 +71,8 @@ KEYS: Final[tuple[Key, ...]] = (
     *_length(
         "vertical",
         ("ft", "m"),
-        "Vertical separation minimum V: a loss of separation needs |altitude difference| < V.",
+        "Vertical separation minimum V: a loss of separation needs an altitude difference "
+        "< V in absolute value.",
         ("agreement", "pair"),
     ),
     Key(
@@ -111,12 +110,15 @@ KEYS: Final[tuple[Key, ...]] = (
 PARTY_KEYS: Final[dict[str, str]] = {
     "id": "Identifier: letters, digits, '-' and '_' (required).",
     "name": "Display name (defaults to the id).",
-    "language": "Language of the party's duty officers: one of LANGUAGES (default 'en').",
+    "language": "Language of the party's duty officers (default 'en'), listed below.",
 }
 
 #: Keys of one ``[[pairs]]`` table besides the minima it overrides.
 PAIR_KEYS: Final[dict[str, str]] = {
-    "parties": "The two party ids this override applies to (order does not matter).",
+    "parties": (
+        "The two party ids this override applies to (order does not matter; "
+        "a party need not be declared in [[parties]])."
+    ),
 }
 
 LANGUAGES: Final[tuple[str, ...]] = ("en", "fr", "ru")
@@ -194,9 +196,7 @@ def _unknown(key: str, where: str, valid: Iterable[str]) -> AgreementError:
     valid = sorted(valid)
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return AgreementError(
-        f"{where}: unknown key {key!r}{hint}; valid keys: {', '.join(valid)}"
-    )
+    return AgreementError(f"{where}: unknown key {key!r}{hint}; valid keys: {', '.join(valid)}")
 
 
 def _number(key: str, value: Any, where: str) -> float:
@@ -241,23 +241,21 @@ def from_mapping(data: Mapping[str, Any], source: str = "agreement") -> Agreemen
     ``source`` names the file in error messages.
     """
     top_keys = {k.name for k in KEYS if "agreement" in k.scopes} | {"parties", "pairs"}
-    for key in data:
-        if key not in top_keys:
-            raise _unknown(key, source, top_keys)
+    for name in data:
+        if name not in top_keys:
+            raise _unknown(name, source, top_keys)
 
     si = _quantities(data, "agreement", source, required=True)
     fields: dict[str, Any] = {"horizontal_m": si["horizontal_m"], "vertical_m": si["vertical_m"]}
     for key in KEYS:
-        if key.name in ("horizontal_m", "vertical_m") or key.field in ("horizontal_m", "vertical_m"):
+        if key.field in ("horizontal_m", "vertical_m"):
             continue
         value = data.get(key.name, key.default)
         if key.kind is float:
             fields[key.field] = si.get(key.field, key.default)
         elif key.kind is bool:
             if not isinstance(value, bool):
-                raise AgreementError(
-                    f"{source}: {key.name} must be true or false, got {value!r}"
-                )
+                raise AgreementError(f"{source}: {key.name} must be true or false, got {value!r}")
             fields[key.field] = value
         elif key.kind is str:
             if not isinstance(value, str):
@@ -275,7 +273,6 @@ def from_mapping(data: Mapping[str, Any], source: str = "agreement") -> Agreemen
     fields["pairs"] = _pairs(
         data.get("pairs", []),
         source,
-        {p.id for p in parties},
         (fields["horizontal_m"], fields["vertical_m"]),
     )
     return Agreement(**fields)
@@ -295,9 +292,7 @@ def _parties(raw: Any, source: str) -> tuple[Party, ...]:
                 raise _unknown(key, where, PARTY_KEYS)
         pid = table.get("id")
         if not isinstance(pid, str) or not _PARTY_ID.match(pid):
-            raise AgreementError(
-                f"{where}: id must be letters, digits, '-' or '_', got {pid!r}"
-            )
+            raise AgreementError(f"{where}: id must be letters, digits, '-' or '_', got {pid!r}")
         if pid in seen:
             raise AgreementError(f"{where}: party id {pid!r} is declared twice")
         seen.add(pid)
@@ -314,9 +309,7 @@ def _parties(raw: Any, source: str) -> tuple[Party, ...]:
     return tuple(parties)
 
 
-def _pairs(
-    raw: Any, source: str, declared: set[str], defaults: tuple[float, float]
-) -> tuple[PairMinima, ...]:
+def _pairs(raw: Any, source: str, defaults: tuple[float, float]) -> tuple[PairMinima, ...]:
     if not isinstance(raw, list):
         raise AgreementError(f"{source}: 'pairs' must be an array of tables ([[pairs]])")
     valid = set(PAIR_KEYS) | {k.name for k in KEYS if "pair" in k.scopes}
@@ -330,17 +323,12 @@ def _pairs(
             if key not in valid:
                 raise _unknown(key, where, valid)
         ids = table.get("parties")
-        if (
-            not isinstance(ids, list)
-            or len(ids) != 2
-            or not all(isinstance(i, str) for i in ids)
-        ):
+        if not isinstance(ids, list) or len(ids) != 2 or not all(isinstance(i, str) for i in ids):
             raise AgreementError(f"{where}: parties must be two party ids, got {ids!r}")
         for pid in ids:
-            if declared and pid not in declared:
+            if not _PARTY_ID.match(pid):
                 raise AgreementError(
-                    f"{where}: party {pid!r} is not declared; declared parties: "
-                    f"{', '.join(sorted(declared))}"
+                    f"{where}: party id must be letters, digits, '-' or '_', got {pid!r}"
                 )
         key = frozenset(ids)
         if key in seen:

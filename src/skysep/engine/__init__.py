@@ -4,7 +4,16 @@ No I/O, no globals, no settings reads: everything it needs comes in through
 :class:`States` and :class:`~skysep.agreement.Agreement`.
 """
 
-from skysep.engine._detect import METHODS, detect, validate_states
+from skysep.engine._detect import METHODS, STATE_RANGES, Method, detect, validate_states
 from skysep.engine._types import LEVELS, Conflicts, States
 
-__all__ = ["LEVELS", "METHODS", "Conflicts", "States", "detect", "validate_states"]
+__all__ = [
+    "LEVELS",
+    "METHODS",
+    "STATE_RANGES",
+    "Conflicts",
+    "Method",
+    "States",
+    "detect",
+    "validate_states",
+]

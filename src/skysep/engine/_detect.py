@@ -14,7 +14,7 @@ import numpy.typing as npt
 from skysep.agreement import Agreement
 from skysep.engine import _kernels
 from skysep.engine._geometry import F64, frame_facing, ground_velocity_ecef, surface_ecef
-from skysep.engine._types import Conflicts, I64, Obj, States
+from skysep.engine._types import I64, Conflicts, Obj, States
 from skysep.errors import EngineError
 
 Method = Literal["grid", "brute-force"]
@@ -27,7 +27,8 @@ _MAX_SLICES = 64
 #: Below this many aircraft per thread, threads cost more than they save.
 _MIN_AIRCRAFT_PER_THREAD = 2_000
 
-_RANGES: tuple[tuple[str, float, float], ...] = (
+#: Valid range of each state field, SI (degrees for angles).
+STATE_RANGES: tuple[tuple[str, float, float], ...] = (
     ("lat_deg", -90.0, 90.0),
     ("lon_deg", -180.0, 180.0),
     ("alt_m", -2_000.0, 100_000.0),
@@ -40,7 +41,7 @@ _RANGES: tuple[tuple[str, float, float], ...] = (
 def validate_states(states: States) -> None:
     """Raise :class:`EngineError` naming the first bad element of each field."""
     n = len(states.aircraft)
-    for name, low, high in _RANGES:
+    for name, low, high in STATE_RANGES:
         values = getattr(states, name)
         if not isinstance(values, np.ndarray) or values.ndim != 1 or values.shape[0] != n:
             raise EngineError(
@@ -56,7 +57,9 @@ def validate_states(states: States) -> None:
                 f"valid range [{low}, {high}] ({int(bad.sum())} bad value(s) in {name})"
             )
     if states.party is not None and len(states.party) != n:
-        raise EngineError(f"party must have one element per aircraft ({n}), got {len(states.party)}")
+        raise EngineError(
+            f"party must have one element per aircraft ({n}), got {len(states.party)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,7 @@ def _prepare(states: States, agreement: Agreement) -> _Prepared:
     )
 
 
-def _minima_tables(
-    party: Obj | None, agreement: Agreement, order: I64
-) -> tuple[I64, F64, F64]:
+def _minima_tables(party: Obj | None, agreement: Agreement, order: I64) -> tuple[I64, F64, F64]:
     """Party code per aircraft (sorted order) and the (H, V) table by code pair.
 
     The last code stands for "no party": never the same party as another.
@@ -118,15 +119,6 @@ def _minima_tables(
         raw = np.asarray(party, dtype=object)[order]
         has = np.array([p is not None and p == p and str(p) != "" for p in raw], dtype=bool)
         names = sorted({str(p) for p in raw[has]})
-        declared = set(agreement.party_ids)
-        if declared:
-            for name in names:
-                if name not in declared:
-                    row = int(order[np.flatnonzero(raw == name)[0]])
-                    raise EngineError(
-                        f"aircraft #{row}: party {name!r} is not declared in the agreement; "
-                        f"declared parties: {', '.join(sorted(declared))}"
-                    )
         lookup = {name: k for k, name in enumerate(names)}
         code = np.full(n, len(names), dtype=np.int64)
         code[has] = [lookup[str(p)] for p in raw[has]]
@@ -172,9 +164,8 @@ def _grid(
 
     def run(task: tuple[int, int]) -> tuple[I64, int]:
         k, part = task
-        found: tuple[I64, int] = _kernels.grid_slice_pairs(
-            posr, velr, *args, n_slices, h_max, v_max, k, part, n_parts
-        )
+        kernel: Any = _kernels.grid_slice_pairs  # numba's stubs do not know its signature
+        found: tuple[I64, int] = kernel(posr, velr, *args, n_slices, h_max, v_max, k, part, n_parts)
         return found
 
     tasks = [(k, part) for k in range(n_slices) for part in range(n_parts)]

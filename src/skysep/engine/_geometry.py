@@ -40,9 +40,7 @@ def surface_ecef(lat_deg: F64, lon_deg: F64) -> tuple[F64, F64]:
     return position, up
 
 
-def ground_velocity_ecef(
-    lat_deg: F64, lon_deg: F64, gs_mps: F64, track_deg: F64
-) -> F64:
+def ground_velocity_ecef(lat_deg: F64, lon_deg: F64, gs_mps: F64, track_deg: F64) -> F64:
     """``(N, 3)`` Earth-centred velocity of a ground speed along a true track.
 
     The velocity lies in the plane tangent to the ellipsoid at the aircraft:

@@ -129,9 +129,7 @@ def _pair_is_conflict(
 
 
 @nb.njit(cache=True)
-def _append(
-    out: np.ndarray, count: int, i: int, j: int
-) -> np.ndarray:
+def _append(out: np.ndarray, count: int, i: int, j: int) -> np.ndarray:
     if count == out.shape[0]:
         grown = np.empty((out.shape[0] * 2, 2), dtype=np.int64)
         grown[:count] = out[:count]

@@ -1,0 +1,211 @@
+"""The ``skysep`` command line: a thin layer over the engine and the file readers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from skysep import engine, units
+from skysep.agreement import KEYS, PRESETS, Agreement, load_agreement, preset
+from skysep.errors import SkySepError
+from skysep.io import read_states, write_conflicts
+
+app = typer.Typer(
+    name="skysep",
+    help="SkySep: airspace deconfliction for parties that share an airspace but not a command.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+agreement_app = typer.Typer(
+    help="Agreement files: check one, list the keys and the presets.",
+    no_args_is_help=True,
+)
+app.add_typer(agreement_app, name="agreement")
+
+out_console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+#: Rows of the conflict table printed by ``detect`` (the file has them all).
+SHOWN_ROWS = 20
+
+AgreementOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--agreement",
+        help="Agreement file (TOML). Give this or --preset.",
+        dir_okay=False,
+    ),
+]
+PresetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help=f"Built-in agreement instead of a file: {', '.join(PRESETS)}.",
+    ),
+]
+
+
+def _fail(message: str) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _agreement(agreement: Path | None, preset_name: str | None) -> Agreement:
+    if (agreement is None) == (preset_name is None):
+        _fail("give exactly one of --agreement FILE or --preset NAME")
+    if agreement is not None:
+        return load_agreement(agreement)
+    assert preset_name is not None
+    return preset(preset_name)
+
+
+@app.command()
+def detect(
+    states: Annotated[
+        Path,
+        typer.Argument(
+            help=(
+                "Aircraft states, CSV or Parquet, one row per aircraft: aircraft, [party], "
+                "lat, lon, alt_ft|alt_m, gs_kt|gs_mps, track_deg, vs_fpm|vs_mps."
+            ),
+            dir_okay=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Where to write conflicts.csv.", dir_okay=False),
+    ],
+    agreement: AgreementOption = None,
+    preset_name: PresetOption = None,
+    lookahead_s: Annotated[
+        float | None,
+        typer.Option("--lookahead-s", help="Lookahead in seconds (overrides the agreement)."),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method", help=f"Candidate search: {', '.join(engine.METHODS)} (same result)."
+        ),
+    ] = "grid",
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing on success.")] = False,
+) -> None:
+    """Find every pair of aircraft that will lose separation within the lookahead."""
+    try:
+        rules = _agreement(agreement, preset_name)
+        if lookahead_s is not None:
+            rules = rules.with_lookahead(lookahead_s)
+        if method not in engine.METHODS:
+            _fail(
+                f"--method {method!r} is not a valid option, must be one of "
+                f"{', '.join(engine.METHODS)}"
+            )
+        snapshot = read_states(states)
+        started = time.perf_counter()
+        conflicts = engine.detect(snapshot, rules, method=method)  # type: ignore[arg-type]
+        elapsed_s = time.perf_counter() - started
+        write_conflicts(conflicts, out)
+    except SkySepError as exc:
+        _fail(str(exc))
+    if not quiet:
+        _print_conflicts(conflicts, rules, len(snapshot), elapsed_s, out)
+
+
+def _print_conflicts(
+    conflicts: engine.Conflicts, rules: Agreement, n_aircraft: int, elapsed_s: float, out: Path
+) -> None:
+    levels = conflicts.level.tolist()
+    counts = ", ".join(f"{levels.count(name)} {name}" for name in engine.LEVELS)
+    out_console.print(
+        f"{n_aircraft} aircraft, {len(conflicts)} conflict(s) ({counts}) within "
+        f"{rules.lookahead_s:g} s at {units.m_to_nm(rules.horizontal_m):g} NM / "
+        f"{units.m_to_ft(rules.vertical_m):g} ft"
+        + (f" ({len(rules.pairs)} party-pair override(s))" if rules.pairs else "")
+        + f", found in {elapsed_s * 1000:.1f} ms; "
+        f"written to {out}"
+    )
+    if not len(conflicts):
+        return
+    table = Table(show_edge=False)
+    for header in ("pair", "level", "LoS in s", "ends s", "CPA in s", "CPA NM", "CPA ft"):
+        table.add_column(header, justify="left" if header in ("pair", "level") else "right")
+    order = sorted(range(len(conflicts)), key=lambda k: float(conflicts.t_in_s[k]))
+    for k in order[:SHOWN_ROWS]:
+        t_out = float(conflicts.t_out_s[k])
+        table.add_row(
+            f"{conflicts.aircraft_a[k]}/{conflicts.aircraft_b[k]}",
+            levels[k],
+            f"{conflicts.t_in_s[k]:.0f}",
+            "never" if t_out == float("inf") else f"{t_out:.0f}",
+            f"{conflicts.t_cpa_s[k]:.0f}",
+            f"{units.m_to_nm(float(conflicts.h_cpa_m[k])):.2f}",
+            f"{units.m_to_ft(float(conflicts.v_cpa_m[k])):.0f}",
+        )
+    out_console.print(table)
+    if len(conflicts) > SHOWN_ROWS:
+        out_console.print(f"... {len(conflicts) - SHOWN_ROWS} more in {out}")
+
+
+@agreement_app.command("check")
+def agreement_check(
+    agreement: Annotated[
+        Path | None,
+        typer.Argument(help="Agreement file (TOML).", dir_okay=False),
+    ] = None,
+    preset_name: PresetOption = None,
+) -> None:
+    """Validate an agreement and print what it sets, in aviation and SI units."""
+    try:
+        rules = _agreement(agreement, preset_name)
+    except SkySepError as exc:
+        _fail(str(exc))
+    out_console.print(f"[bold]{rules.name or '(unnamed agreement)'}[/]: valid")
+    out_console.print(
+        f"minima: {units.m_to_nm(rules.horizontal_m):g} NM ({rules.horizontal_m:g} m) / "
+        f"{units.m_to_ft(rules.vertical_m):g} ft ({rules.vertical_m:g} m)"
+    )
+    out_console.print(
+        f"lookahead {rules.lookahead_s:g} s, caution {rules.caution_s:g} s, "
+        f"warning {rules.warning_s:g} s, same-party pairs "
+        f"{'checked' if rules.check_same_party else 'not checked'}"
+    )
+    for party in rules.parties:
+        out_console.print(f"party {party.id}: {party.name} ({party.language})")
+    for pair in rules.pairs:
+        out_console.print(
+            f"pair {pair.parties[0]} / {pair.parties[1]}: "
+            f"{units.m_to_nm(pair.horizontal_m):g} NM / {units.m_to_ft(pair.vertical_m):g} ft"
+        )
+
+
+@agreement_app.command("keys")
+def agreement_keys() -> None:
+    """List every key an agreement file may hold."""
+    table = Table(show_edge=False)
+    for header in ("key", "unit", "default", "meaning"):
+        table.add_column(header)
+    for key in KEYS:
+        default = "required (one unit)" if key.required else repr(key.default)
+        table.add_row(key.name, key.unit or "-", default, key.help)
+    out_console.print(table)
+
+
+@agreement_app.command("presets")
+def agreement_presets() -> None:
+    """List the built-in agreements usable with --preset."""
+    for name in PRESETS:
+        rules = preset(name)
+        out_console.print(
+            f"{name}: {units.m_to_nm(rules.horizontal_m):g} NM / "
+            f"{units.m_to_ft(rules.vertical_m):g} ft — {rules.name}"
+        )
+
+
+def main() -> None:
+    """Entry point of the ``skysep`` console script."""
+    app()
