@@ -1,0 +1,149 @@
+"""The command line, run as a user runs it: the installed console script."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import skysep
+from skysep.io import CONFLICT_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "states.csv"
+EXAMPLE_AGREEMENT = ROOT / "examples" / "agreement.toml"
+SKYSEP = shutil.which("skysep", path=str(Path(sys.executable).parent)) or "skysep"
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SKYSEP, *map(str, args)], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def test_detect_writes_the_contract_file(tmp_path: Path) -> None:
+    out = tmp_path / "conflicts.csv"
+    result = run("detect", EXAMPLE, "--preset", "rule-of-threes", "--out", out)
+    assert result.returncode == 0, result.stderr
+    header, rows = read_rows(out)
+    assert header == list(CONFLICT_COLUMNS)
+    keys = [(r["aircraft_a"], r["aircraft_b"]) for r in rows]
+    assert keys == sorted(keys)
+    assert all(a < b for a, b in keys)
+    assert f"{len(rows)} conflict(s)" in result.stdout
+    # The file says what the Python API says.
+    conflicts = skysep.detect(skysep.read_states(EXAMPLE), skysep.preset("rule-of-threes"))
+    assert keys == list(zip(conflicts.aircraft_a, conflicts.aircraft_b, strict=True))
+    np.testing.assert_array_equal([float(r["t_in_s"]) for r in rows], conflicts.t_in_s)
+    assert [r["level"] for r in rows] == conflicts.level.tolist()
+    assert len(rows) > 0
+
+
+def test_detect_with_agreement_file_applies_pair_override(tmp_path: Path) -> None:
+    out = tmp_path / "conflicts.csv"
+    result = run("detect", EXAMPLE, "--agreement", EXAMPLE_AGREEMENT, "--out", out)
+    assert result.returncode == 0, result.stderr
+    _, rows = read_rows(out)
+    assert "1 party-pair override(s)" in result.stdout
+    cross = [r for r in rows if {r["party_a"], r["party_b"]} == {"north", "south"}]
+    assert cross, "the example has conflicts between north and south"
+    # Between north and south the vertical minimum is 3000 ft, so some are 2000 ft apart.
+    assert any(float(r["v_now_m"]) > skysep.units.ft_to_m(1500.0) for r in cross)
+
+
+def test_lookahead_option_overrides_agreement(tmp_path: Path) -> None:
+    long_out, short_out = tmp_path / "long.csv", tmp_path / "short.csv"
+    assert run("detect", EXAMPLE, "--preset", "icao-5nm", "--out", long_out).returncode == 0
+    result = run(
+        "detect", EXAMPLE, "--preset", "icao-5nm", "--lookahead-s", "60", "--out", short_out
+    )
+    assert result.returncode == 0, result.stderr
+    _, long_rows = read_rows(long_out)
+    _, short_rows = read_rows(short_out)
+    assert all(float(r["t_in_s"]) < 60 for r in short_rows)
+    assert len(short_rows) == sum(float(r["t_in_s"]) < 60 for r in long_rows)
+    assert len(short_rows) < len(long_rows)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--out", "x.csv"), "give exactly one of --agreement FILE or --preset NAME"),
+        (
+            ("--preset", "icao-5nm", "--agreement", "a.toml", "--out", "x.csv"),
+            "give exactly one of",
+        ),
+        (("--preset", "icao5", "--out", "x.csv"), "'icao5' is not a valid preset"),
+        (("--preset", "nmac", "--lookahead-s", "-3", "--out", "x.csv"), "got -3.0"),
+        (("--preset", "nmac", "--method", "fast", "--out", "x.csv"), "--method 'fast'"),
+    ],
+)
+def test_bad_options_exit_2_with_a_message(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    result = subprocess.run(
+        [SKYSEP, "detect", str(EXAMPLE), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_bad_states_leave_the_previous_output_untouched(tmp_path: Path) -> None:
+    states = tmp_path / "states.csv"
+    states.write_text(
+        EXAMPLE.read_text(encoding="utf-8") + "Z999,north,95.0,37.0,30000,450,90,0\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "conflicts.csv"
+    out.write_text("previous run\n", encoding="utf-8")
+    result = run("detect", states, "--preset", "icao-5nm", "--out", out)
+    assert result.returncode == 2
+    assert "line 46, column 'lat': '95.0' is out of range [-90, 90]" in result.stderr
+    assert out.read_text(encoding="utf-8") == "previous run\n"
+    assert {p.name for p in tmp_path.iterdir()} == {"states.csv", "conflicts.csv"}
+
+
+def test_quiet_prints_nothing(tmp_path: Path) -> None:
+    result = run("detect", EXAMPLE, "--preset", "nmac", "--quiet", "--out", tmp_path / "c.csv")
+    assert result.returncode == 0
+    assert result.stdout == ""
+    assert (tmp_path / "c.csv").exists()
+
+
+def test_agreement_commands() -> None:
+    check = run("agreement", "check", EXAMPLE_AGREEMENT)
+    assert check.returncode == 0, check.stderr
+    assert "Shared airspace" in check.stdout
+    assert "pair north / south: 3 NM / 3000 ft" in check.stdout
+    keys = run("agreement", "keys")
+    assert keys.returncode == 0
+    for key in skysep.agreement.KEYS:
+        assert key.name in keys.stdout
+    presets = run("agreement", "presets")
+    assert "rule-of-threes: 3 NM / 3000 ft" in presets.stdout
+    assert "nmac: 0.0822894 NM / 100 ft" in presets.stdout
+
+
+def test_agreement_check_reports_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("horizontal_nm = 5\nvertical_ft = -1000\n", encoding="utf-8")
+    result = run("agreement", "check", bad)
+    assert result.returncode == 2
+    assert "vertical_ft must be a positive finite number, got -1000.0" in result.stderr
