@@ -157,6 +157,7 @@ def _grid(
     velr = np.ascontiguousarray(prep.vel @ frame.T)
     n = prep.alt.shape[0]
     n_slices = _slices(prep, lookahead_s, h_max)
+    speed_max = float(np.max(np.linalg.norm(prep.vel, axis=1))) if n else 0.0
     n_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
     if n < _MIN_AIRCRAFT_PER_THREAD * 2:
         n_threads = 1
@@ -165,7 +166,9 @@ def _grid(
     def run(task: tuple[int, int]) -> tuple[I64, int]:
         k, part = task
         kernel: Any = _kernels.grid_slice_pairs  # numba's stubs do not know its signature
-        found: tuple[I64, int] = kernel(posr, velr, *args, n_slices, h_max, v_max, k, part, n_parts)
+        found: tuple[I64, int] = kernel(
+            posr, velr, *args, n_slices, h_max, v_max, speed_max, k, part, n_parts
+        )
         return found
 
     tasks = [(k, part) for k in range(n_slices) for part in range(n_parts)]

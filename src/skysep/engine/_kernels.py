@@ -27,6 +27,14 @@ INF = np.inf
 #: metres, is not counted as a loss of separation through rounding.
 AT_MINIMUM_TOLERANCE_M = 1e-6
 
+#: Smallest radius of curvature of the WGS84 ellipsoid, a (1 - e^2), metres.
+MIN_RADIUS_OF_CURVATURE_M = 6378137.0 * (1.0 - 0.0066943799901413165)
+
+#: Bound on |n.D| / d^2 for a surface chord D of length d and the pair's mean
+#: normal n: zero on a sphere; below 1e-11 per metre on WGS84 up to 400 km
+#: (tests/test_geometry.py measures it), taken five times over.
+NORMAL_CHORD_PER_M2 = 5e-11
+
 
 @nb.njit(cache=True, inline="always")
 def pair_relative(
@@ -179,14 +187,41 @@ def _slice_boxes(
     vs: np.ndarray,
     t0: float,
     t1: float,
-    half_h: float,
-    half_v: float,
+    h_max: float,
+    v_max: float,
+    speed_max: float,
     lo: np.ndarray,
     hi: np.ndarray,
 ) -> None:
-    """Bounding boxes (x, y, z, altitude) of each straight path over [t0, t1]."""
+    """Bounding boxes (x, y, z, altitude) of each straight path over [t0, t1].
+
+    Two aircraft in loss of separation at t are less than H apart in the
+    pair's tangent plane, but their 3-D difference E(t) also has a component
+    along the pair's normal n, which each coordinate of E may carry:
+    ``|E_c| <= h(t) + |n.E(t)|``. The boxes are therefore grown by H/2 plus
+    a bound on half of ``|n.E(t)|`` for t <= t1 (``docs/definition.md``):
+
+    - ``|n.D| <= NORMAL_CHORD_PER_M2 * d^2`` for the surface chord D of length
+      d (zero on a sphere; ellipsoid flattening only);
+    - ``|n.v_i| <= |v_i| * 1.01 d / (2 * R_min)``: v_i is tangent at aircraft
+      i, whose normal is at most half the pair's angular distance from n (the
+      normals turn by at most arc / R_min, and the arc is within 1 % of the
+      chord up to 3,000 km);
+    - with d <= H + (|v_i| + |v_j|) t for a pair that meets within t.
+
+    Each aircraft takes ``t1 * |v_i| * K + NORMAL_CHORD_PER_M2 * d_max^2 / 2``
+    with K = 1.01 d_max / (2 R_min), d_max = H + 2 * speed_max * t1: the two halves
+    add up to the pair's bound.
+    """
     n = alt.shape[0]
+    d_max = h_max + 2.0 * speed_max * t1
+    k_tilt = 1.01 * d_max / (2.0 * MIN_RADIUS_OF_CURVATURE_M)
+    chord_half = 0.5 * NORMAL_CHORD_PER_M2 * d_max * d_max
+    half_v = 0.5 * v_max * (1.0 + 1e-9) + 1e-3
     for i in range(n):
+        speed = math.sqrt(velr[i, 0] ** 2 + velr[i, 1] ** 2 + velr[i, 2] ** 2)
+        # Grown by a millimetre and a relative 1e-9 against rounding as well.
+        half_h = (0.5 * h_max + t1 * speed * k_tilt + chord_half) * (1.0 + 1e-9) + 1e-3
         for d in range(3):
             p0 = posr[i, d] + velr[i, d] * t0
             p1 = posr[i, d] + velr[i, d] * t1
@@ -261,6 +296,7 @@ def grid_slice_pairs(
     n_slices: int,
     h_max: float,
     v_max: float,
+    speed_max: float,
     k: int,
     part: int,
     n_parts: int,
@@ -276,7 +312,8 @@ def grid_slice_pairs(
     cells at least as large as the largest box, so overlapping boxes sit in
     the same or adjacent cells, and the three altitude cells of a column are
     contiguous in the sorted order. A pair is evaluated exactly in the first
-    slice where its boxes overlap; slices overlap-free before it are skipped.
+    slice of each run of slices where its boxes overlap (boxes grow with t,
+    so a pair may have two runs; the caller removes repeats).
 
     The aircraft of the slice are split into ``n_parts`` parts and only part
     ``part`` is scanned, so that parts can run on several threads (the
@@ -290,19 +327,18 @@ def grid_slice_pairs(
     candidates = 0
     if n < 2:
         return out[:0], 0
-    # Grow each box by half the minima and a millimetre against rounding.
-    half_h = 0.5 * h_max * (1.0 + 1e-9) + 1e-3
-    half_v = 0.5 * v_max * (1.0 + 1e-9) + 1e-3
     dt = lookahead_s / n_slices
     t0 = k * dt
     t1 = lookahead_s if k == n_slices - 1 else (k + 1) * dt
     lo = np.empty((n, 4))
     hi = np.empty((n, 4))
-    _slice_boxes(posr, velr, alt, vs, t0, t1, half_h, half_v, lo, hi)
+    _slice_boxes(posr, velr, alt, vs, t0, t1, h_max, v_max, speed_max, lo, hi)
     prev_lo = np.empty((n if k > 0 else 0, 4))
     prev_hi = np.empty((n if k > 0 else 0, 4))
     if k > 0:
-        _slice_boxes(posr, velr, alt, vs, (k - 1) * dt, t0, half_h, half_v, prev_lo, prev_hi)
+        _slice_boxes(
+            posr, velr, alt, vs, (k - 1) * dt, t0, h_max, v_max, speed_max, prev_lo, prev_hi
+        )
     max_cells = max(8 * n, 1 << 16)
     min_x, min_y, min_a, cell_h, cell_a, nx, ny, na = _grid_shape(lo, hi, max_cells)
     n_cells = nx * ny * na
@@ -330,6 +366,8 @@ def grid_slice_pairs(
             shi[e, d] = hi[order[e], d]
     for e_i in range(part * n // n_parts, (part + 1) * n // n_parts):
         i = order[e_i]
+        lx, ly, lz, la = slo[e_i, 0], slo[e_i, 1], slo[e_i, 2], slo[e_i, 3]
+        hx, hy, hz, ha = shi[e_i, 0], shi[e_i, 1], shi[e_i, 2], shi[e_i, 3]
         c = cell[i]
         ca = c % na
         cy = (c // na) % ny
@@ -347,11 +385,17 @@ def grid_slice_pairs(
                 first = cstart[column + max(ca - 1, 0)]
                 last = cstart[column + min(ca + 2, na)]
             for e in range(first, last):
-                overlap = True
-                for d in range(4):
-                    if slo[e_i, d] > shi[e, d] or slo[e, d] > shi[e_i, d]:
-                        overlap = False
-                        break
+                # Branch-free: which way a comparison goes is unpredictable.
+                overlap = (
+                    (lx <= shi[e, 0])
+                    & (slo[e, 0] <= hx)
+                    & (ly <= shi[e, 1])
+                    & (slo[e, 1] <= hy)
+                    & (lz <= shi[e, 2])
+                    & (slo[e, 2] <= hz)
+                    & (la <= shi[e, 3])
+                    & (slo[e, 3] <= ha)
+                )
                 if not overlap:
                     continue
                 j = order[e]
@@ -383,12 +427,22 @@ def sort_unique_pairs(pairs: np.ndarray, n: int) -> np.ndarray:
     out = np.empty((m, 2), dtype=np.int64)
     count = 0
     for i in range(n):
-        row = np.sort(second[start[i] : start[i + 1]])
-        for r in range(row.shape[0]):
-            if r > 0 and row[r] == row[r - 1]:
+        lo, hi = start[i], start[i + 1]
+        if hi - lo > 32:
+            second[lo:hi] = np.sort(second[lo:hi])
+        else:  # insertion sort: rows are short
+            for r in range(lo + 1, hi):
+                value = second[r]
+                s = r - 1
+                while s >= lo and second[s] > value:
+                    second[s + 1] = second[s]
+                    s -= 1
+                second[s + 1] = value
+        for r in range(lo, hi):
+            if r > lo and second[r] == second[r - 1]:
                 continue
             out[count, 0] = i
-            out[count, 1] = row[r]
+            out[count, 1] = second[r]
             count += 1
     return out[:count]
 
