@@ -161,3 +161,25 @@ def test_frame_errors_say_row_not_line() -> None:
     )
     with pytest.raises(StatesError, match=r"table: row 2, column 'lat': missing value"):
         states_from_frame(frame)
+
+
+def test_missing_markers_of_string_columns_are_missing() -> None:
+    """pd.NA in a string column is "no party" (not the party '<NA>'), and no aircraft id."""
+    frame = pd.DataFrame(
+        {
+            "aircraft": pd.array(["A", "B"], dtype="string"),
+            "party": pd.array(["north", pd.NA], dtype="string"),
+            "lat": [50.0, 50.0],
+            "lon": [5.0, 5.1],
+            "alt_m": [1000.0, 1000.0],
+            "gs_mps": [100.0, 100.0],
+            "track_deg": [0.0, 0.0],
+            "vs_mps": [0.0, 0.0],
+        }
+    )
+    states = states_from_frame(frame)
+    assert states.party is not None
+    assert states.party.tolist() == ["north", None]
+    frame["aircraft"] = pd.array(["A", pd.NA], dtype="string")
+    with pytest.raises(StatesError, match=r"row 2, column 'aircraft': missing value"):
+        states_from_frame(frame)

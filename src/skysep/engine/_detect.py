@@ -83,9 +83,10 @@ def _prepare(states: States, agreement: Agreement) -> _Prepared:
     if sorted_ids.shape[0] > 1:
         dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
         if dup.shape[0]:
+            rows = sorted(int(r) for r in order[np.flatnonzero(sorted_ids == sorted_ids[dup[0]])])
             raise EngineError(
-                f"aircraft {sorted_ids[dup[0]]!r} appears more than once; "
-                "a snapshot has one state per aircraft"
+                f"aircraft {sorted_ids[dup[0]]!r} appears more than once (aircraft "
+                f"#{', #'.join(map(str, rows))}); a snapshot has one state per aircraft"
             )
     code, hmat, vmat = _minima_tables(states.party, agreement, order)
     lat = states.lat_deg[order]
@@ -105,6 +106,15 @@ def _prepare(states: States, agreement: Agreement) -> _Prepared:
     )
 
 
+def _party_name(value: object) -> str | None:
+    """A party id, or None for the markers of "no party" (None, NaN, pd.NA, "")."""
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _minima_tables(party: Obj | None, agreement: Agreement, order: I64) -> tuple[I64, F64, F64]:
     """Party code per aircraft (sorted order) and the (H, V) table by code pair.
 
@@ -117,11 +127,11 @@ def _minima_tables(party: Obj | None, agreement: Agreement, order: I64) -> tuple
         code = np.zeros(n, dtype=np.int64)
     else:
         raw = np.asarray(party, dtype=object)[order]
-        has = np.array([p is not None and p == p and str(p) != "" for p in raw], dtype=bool)
-        names = sorted({str(p) for p in raw[has]})
+        has = np.array([_party_name(p) is not None for p in raw], dtype=bool)
+        names = sorted({str(_party_name(p)) for p in raw[has]})
         lookup = {name: k for k, name in enumerate(names)}
         code = np.full(n, len(names), dtype=np.int64)
-        code[has] = [lookup[str(p)] for p in raw[has]]
+        code[has] = [lookup[str(_party_name(p))] for p in raw[has]]
     size = len(names) + 1
     hmat = np.empty((size, size))
     vmat = np.empty((size, size))

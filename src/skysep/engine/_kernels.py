@@ -30,10 +30,30 @@ AT_MINIMUM_TOLERANCE_M = 1e-6
 #: Smallest radius of curvature of the WGS84 ellipsoid, a (1 - e^2), metres.
 MIN_RADIUS_OF_CURVATURE_M = 6378137.0 * (1.0 - 0.0066943799901413165)
 
-#: Bound on |n.D| / d^2 for a surface chord D of length d and the pair's mean
-#: normal n: zero on a sphere; below 1e-11 per metre on WGS84 up to 400 km
-#: (tests/test_geometry.py measures it), taken five times over.
-NORMAL_CHORD_PER_M2 = 5e-11
+#: WGS84 first eccentricity squared.
+WGS84_E2 = 0.0066943799901413165
+
+
+@nb.njit(cache=True)
+def normal_chord_bound_m(d_m: float) -> float:
+    """Bound on |n.D| for a surface chord D of length d and the pair's mean normal n.
+
+    Zero on a sphere; on WGS84 it follows e^2 d^3 / (8 R_min^2) to within 1 %
+    from 10 km to 8,000 km (``tests/test_geometry.py`` measures it): this is
+    twice that, plus a micrometre.
+    """
+    return 2.0 * WGS84_E2 * d_m**3 / (8.0 * MIN_RADIUS_OF_CURVATURE_M**2) + 1e-6
+
+
+@nb.njit(cache=True)
+def arc_per_chord(d_m: float) -> float:
+    """Upper bound of arc length / chord length for chords up to ``d_m`` (sphere of R_min)."""
+    x = d_m / (2.0 * MIN_RADIUS_OF_CURVATURE_M)
+    if x >= 1.0:
+        return math.pi / 2.0
+    if x < 1e-8:
+        return 1.0
+    return math.asin(x) / x
 
 
 @nb.njit(cache=True, inline="always")
@@ -201,22 +221,21 @@ def _slice_boxes(
     ``|E_c| <= h(t) + |n.E(t)|``. The boxes are therefore grown by H/2 plus
     a bound on half of ``|n.E(t)|`` for t <= t1 (``docs/definition.md``):
 
-    - ``|n.D| <= NORMAL_CHORD_PER_M2 * d^2`` for the surface chord D of length
+    - ``|n.D| <= normal_chord_bound_m(d)`` for the surface chord D of length
       d (zero on a sphere; ellipsoid flattening only);
-    - ``|n.v_i| <= |v_i| * 1.01 d / (2 * R_min)``: v_i is tangent at aircraft
+    - ``|n.v_i| <= |v_i| * arc(d) / (2 * R_min)``: v_i is tangent at aircraft
       i, whose normal is at most half the pair's angular distance from n (the
-      normals turn by at most arc / R_min, and the arc is within 1 % of the
-      chord up to 3,000 km);
+      normals turn by at most arc / R_min);
     - with d <= H + (|v_i| + |v_j|) t for a pair that meets within t.
 
-    Each aircraft takes ``t1 * |v_i| * K + NORMAL_CHORD_PER_M2 * d_max^2 / 2``
-    with K = 1.01 d_max / (2 R_min), d_max = H + 2 * speed_max * t1: the two halves
-    add up to the pair's bound.
+    Each aircraft takes ``t1 * |v_i| * K + normal_chord_bound_m(d_max) / 2``
+    with K = arc(d_max) / (2 R_min), d_max = H + 2 * speed_max * t1: the two
+    halves add up to the pair's bound.
     """
     n = alt.shape[0]
     d_max = h_max + 2.0 * speed_max * t1
-    k_tilt = 1.01 * d_max / (2.0 * MIN_RADIUS_OF_CURVATURE_M)
-    chord_half = 0.5 * NORMAL_CHORD_PER_M2 * d_max * d_max
+    k_tilt = arc_per_chord(d_max) * d_max / (2.0 * MIN_RADIUS_OF_CURVATURE_M)
+    chord_half = 0.5 * normal_chord_bound_m(d_max)
     half_v = 0.5 * v_max * (1.0 + 1e-9) + 1e-3
     for i in range(n):
         speed = math.sqrt(velr[i, 0] ** 2 + velr[i, 1] ** 2 + velr[i, 2] ** 2)

@@ -185,11 +185,9 @@ def states_from_frame(
 
 
 def _is_blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and np.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
+    if isinstance(value, str):
+        return value.strip() == ""
+    return bool(pd.isna(value)) if np.ndim(value) == 0 else False
 
 
 def _fmt(value: float) -> str:
