@@ -20,6 +20,8 @@ import math
 import numba as nb
 import numpy as np
 
+from skysep.engine._grid import N_SCANS, boxes_overlap, scan_range, sort_boxes
+
 INF = np.inf
 
 #: Minima are reduced by this much (metres) before the strict comparisons, so
@@ -252,53 +254,6 @@ def _slice_boxes(
         hi[i, 3] = max(a0, a1) + half_v
 
 
-#: Forward neighbour columns in (x, y): with the own column, each pair of
-#: adjacent columns is scanned from one side only.
-_FORWARD_COLUMNS = np.array([(0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int64)
-
-
-@nb.njit(cache=True)
-def _grid_shape(
-    lo: np.ndarray, hi: np.ndarray, max_cells: int
-) -> tuple[float, float, float, float, float, int, int, int]:
-    """Origin, cell sizes and cell counts of a dense (x, y, altitude) grid.
-
-    Cells are at least as large as the largest box, so two overlapping boxes
-    have low corners in the same or adjacent cells; they are grown when the
-    grid would exceed ``max_cells``.
-    """
-    n = lo.shape[0]
-    ext_h = 0.0
-    ext_a = 0.0
-    min_x = INF
-    min_y = INF
-    min_a = INF
-    max_x = -INF
-    max_y = -INF
-    max_a = -INF
-    for i in range(n):
-        ext_h = max(ext_h, hi[i, 0] - lo[i, 0], hi[i, 1] - lo[i, 1])
-        ext_a = max(ext_a, hi[i, 3] - lo[i, 3])
-        min_x = min(min_x, lo[i, 0])
-        min_y = min(min_y, lo[i, 1])
-        min_a = min(min_a, lo[i, 3])
-        max_x = max(max_x, lo[i, 0])
-        max_y = max(max_y, lo[i, 1])
-        max_a = max(max_a, lo[i, 3])
-    cell_h = ext_h * (1.0 + 1e-9) + 1.0
-    cell_a = ext_a * (1.0 + 1e-9) + 1.0
-    while True:
-        nx = int((max_x - min_x) / cell_h) + 1
-        ny = int((max_y - min_y) / cell_h) + 1
-        na = int((max_a - min_a) / cell_a) + 1
-        if nx * ny * na <= max_cells:
-            return min_x, min_y, min_a, cell_h, cell_a, nx, ny, na
-        if na > 1 and na * na > nx * ny:
-            cell_a *= 1.5
-        else:
-            cell_h *= 1.5
-
-
 @nb.njit(cache=True, nogil=True)
 def grid_slice_pairs(
     posr: np.ndarray,
@@ -358,64 +313,13 @@ def grid_slice_pairs(
         _slice_boxes(
             posr, velr, alt, vs, (k - 1) * dt, t0, h_max, v_max, speed_max, prev_lo, prev_hi
         )
-    max_cells = max(8 * n, 1 << 16)
-    min_x, min_y, min_a, cell_h, cell_a, nx, ny, na = _grid_shape(lo, hi, max_cells)
-    n_cells = nx * ny * na
-    cstart = np.zeros(n_cells + 2, dtype=np.int64)
-    cell = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        cx = min(int((lo[i, 0] - min_x) / cell_h), nx - 1)
-        cy = min(int((lo[i, 1] - min_y) / cell_h), ny - 1)
-        ca = min(int((lo[i, 3] - min_a) / cell_a), na - 1)
-        cell[i] = (cx * ny + cy) * na + ca
-        cstart[cell[i] + 2] += 1
-    for c in range(n_cells):
-        cstart[c + 2] += cstart[c + 1]
-    order = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        e = cstart[cell[i] + 1]
-        order[e] = i
-        cstart[cell[i] + 1] = e + 1
-    # now cstart[c] is the first sorted position of cell c, cstart[c + 1] its end
-    slo = np.empty((n, 4))
-    shi = np.empty((n, 4))
-    for e in range(n):
-        for d in range(4):
-            slo[e, d] = lo[order[e], d]
-            shi[e, d] = hi[order[e], d]
+    order, cell, cstart, slo, shi, nx, ny, na = sort_boxes(lo, hi)
     for e_i in range(part * n // n_parts, (part + 1) * n // n_parts):
         i = order[e_i]
-        lx, ly, lz, la = slo[e_i, 0], slo[e_i, 1], slo[e_i, 2], slo[e_i, 3]
-        hx, hy, hz, ha = shi[e_i, 0], shi[e_i, 1], shi[e_i, 2], shi[e_i, 3]
-        c = cell[i]
-        ca = c % na
-        cy = (c // na) % ny
-        cx = c // (na * ny)
-        for f in range(_FORWARD_COLUMNS.shape[0] + 1):
-            if f == 0:
-                first = e_i + 1
-                last = cstart[min(c + 2, (cx * ny + cy) * na + na)]
-            else:
-                ncx = cx + _FORWARD_COLUMNS[f - 1, 0]
-                ncy = cy + _FORWARD_COLUMNS[f - 1, 1]
-                if ncx >= nx or ncy < 0 or ncy >= ny:
-                    continue
-                column = (ncx * ny + ncy) * na
-                first = cstart[column + max(ca - 1, 0)]
-                last = cstart[column + min(ca + 2, na)]
+        for f in range(N_SCANS):
+            first, last = scan_range(cell[i], e_i, f, cstart, nx, ny, na)
             for e in range(first, last):
-                # Branch-free: which way a comparison goes is unpredictable.
-                overlap = (
-                    (lx <= shi[e, 0])
-                    & (slo[e, 0] <= hx)
-                    & (ly <= shi[e, 1])
-                    & (slo[e, 1] <= hy)
-                    & (lz <= shi[e, 2])
-                    & (slo[e, 2] <= hz)
-                    & (la <= shi[e, 3])
-                    & (slo[e, 3] <= ha)
-                )
-                if not overlap:
+                if not boxes_overlap(slo, shi, e_i, e):
                     continue
                 j = order[e]
                 if k > 0 and _boxes_overlap(prev_lo, prev_hi, i, j):
