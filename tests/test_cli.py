@@ -147,3 +147,70 @@ def test_agreement_check_reports_bad_file(tmp_path: Path) -> None:
     result = run("agreement", "check", bad)
     assert result.returncode == 2
     assert "vertical_ft must be a positive finite number, got -1000.0" in result.stderr
+
+
+SHARED = ROOT.parent / "shared" / "daidalus"
+
+
+def test_daa_reproduces_daidalus_alerting(tmp_path: Path) -> None:
+    out = tmp_path / "alerts.csv"
+    result = run(
+        "daa",
+        SHARED / "scenarios" / "H1.daa",
+        "--config",
+        SHARED / "configurations" / "DO_365B_no_SUM.conf",
+        "--no-hysteresis",
+        "--out",
+        out,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = SHARED / "expected" / "no-hysteresis" / "H1.daa__DO_365B_no_SUM.csv"
+    assert out.read_text(encoding="utf-8") == expected.read_text(encoding="utf-8")
+
+
+def test_daa_refuses_the_sum_model(tmp_path: Path) -> None:
+    result = run(
+        "daa",
+        SHARED / "scenarios" / "H1_SUM.daa",
+        "--config",
+        SHARED / "configurations" / "DO_365B_SUM.conf",
+        "--out",
+        tmp_path / "alerts.csv",
+    )
+    assert result.returncode == 2
+    assert "SUM" in result.stderr
+    assert "not supported" in result.stderr
+    assert not (tmp_path / "alerts.csv").exists()
+
+
+def test_detect_with_the_well_clear_detector(tmp_path: Path) -> None:
+    # Two drones 800 m apart closing head-on at 30 m/s each: inside DO-365's DTHR of 4000 ft.
+    states = tmp_path / "drones.csv"
+    states.write_text(
+        "aircraft,lat,lon,alt_ft,gs_kt,track_deg,vs_fpm\n"
+        "D1,45.0,7.0,400,58,90,0\n"
+        "D2,45.0,7.0102,400,58,270,0\n",
+        encoding="utf-8",
+    )
+    agreement = tmp_path / "agreement.toml"
+    agreement.write_text(
+        'horizontal_ft = 500\nvertical_ft = 100\ndetector = "well-clear"\n'
+        'wellclear = "DO_365B_no_SUM"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "alerts.csv"
+    result = run("detect", states, "--agreement", agreement, "--out", out)
+    assert result.returncode == 0, result.stderr
+    header, rows = read_rows(out)
+    assert header[:4] == ["ownship", "traffic", "alerter", "alert_level"]
+    assert {(r["ownship"], r["traffic"]) for r in rows} == {("D1", "D2"), ("D2", "D1")}
+    assert all(int(r["alert_level"]) >= 1 for r in rows)
+    # The cylinder detector on the same file, chosen on the command line, writes conflicts.csv.
+    out2 = tmp_path / "conflicts.csv"
+    result = run(
+        "detect", states, "--agreement", agreement, "--detector", "cylinder", "--out", out2
+    )
+    assert result.returncode == 0, result.stderr
+    header, rows = read_rows(out2)
+    assert header == list(CONFLICT_COLUMNS)
+    assert [(r["aircraft_a"], r["aircraft_b"]) for r in rows] == [("D1", "D2")]

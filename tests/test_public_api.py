@@ -13,7 +13,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_all_lists_exactly_the_public_names() -> None:
     public = {name for name in dir(skysep) if not name.startswith("_")}
-    modules = {"agreement", "engine", "errors", "io", "units", "docgen", "cli"}
+    modules = {
+        "agreement",
+        "engine",
+        "errors",
+        "io",
+        "units",
+        "docgen",
+        "cli",
+        "wellclear",
+        "replay",
+    }
     assert set(skysep.__all__) == (public - modules) | {"__version__"}
     for name in skysep.__all__:
         assert hasattr(skysep, name), name

@@ -97,6 +97,24 @@ KEYS: Final[tuple[Key, ...]] = (
         "warning_s",
     ),
     Key(
+        "detector",
+        "",
+        "cylinder",
+        "How conflicts are defined: 'cylinder' (the separation minima above) or "
+        "'well-clear' (DAIDALUS / RTCA DO-365, see docs/wellclear.md).",
+        "detector",
+        kind=str,
+    ),
+    Key(
+        "wellclear",
+        "",
+        "DO_365B_no_SUM",
+        "With detector = 'well-clear': a built-in configuration's name or the path of a "
+        "DAIDALUS .conf file (relative to the agreement file).",
+        "wellclear",
+        kind=str,
+    ),
+    Key(
         "check_same_party",
         "",
         True,
@@ -122,6 +140,7 @@ PAIR_KEYS: Final[dict[str, str]] = {
 }
 
 LANGUAGES: Final[tuple[str, ...]] = ("en", "fr", "ru")
+DETECTORS: Final[tuple[str, ...]] = ("cylinder", "well-clear")
 PRESETS: Final[tuple[str, ...]] = ("icao-5nm", "icao-3nm", "rule-of-threes", "nmac")
 
 _PARTY_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -161,6 +180,10 @@ class Agreement:
     warning_s: float = 60.0
     check_same_party: bool = True
     name: str = ""
+    #: ``"cylinder"`` or ``"well-clear"`` (see :data:`DETECTORS`).
+    detector: str = "cylinder"
+    #: Well-clear configuration: a preset name or a .conf path (absolute, or as written).
+    wellclear: str = "DO_365B_no_SUM"
     parties: tuple[Party, ...] = ()
     pairs: tuple[PairMinima, ...] = field(default=())
 
@@ -262,6 +285,11 @@ def from_mapping(data: Mapping[str, Any], source: str = "agreement") -> Agreemen
                 raise AgreementError(f"{source}: {key.name} must be a string, got {value!r}")
             fields[key.field] = value
 
+    if fields["detector"] not in DETECTORS:
+        raise AgreementError(
+            f"{source}: detector {fields['detector']!r} is not a valid option, "
+            f"must be one of {', '.join(DETECTORS)}"
+        )
     if not fields["warning_s"] <= fields["caution_s"]:
         raise AgreementError(
             f"{source}: warning_s ({fields['warning_s']!r}) must not exceed "
@@ -367,7 +395,11 @@ def load_agreement(path: str | Path) -> Agreement:
         raise AgreementError(f"{path}: no such agreement file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AgreementError(f"{path}: cannot read the agreement file: {exc}") from None
-    return loads(text, str(path))
+    agreement = loads(text, str(path))
+    wellclear = Path(agreement.wellclear)
+    if wellclear.suffix == ".conf" and not wellclear.is_absolute():
+        agreement = replace(agreement, wellclear=str(path.parent / wellclear))
+    return agreement
 
 
 def preset(name: str) -> Agreement:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from skysep import engine, units
-from skysep.agreement import KEYS, PRESETS, Agreement, load_agreement, preset
+from skysep.agreement import DETECTORS, KEYS, PRESETS, Agreement, load_agreement, preset
 from skysep.errors import SkySepError
 from skysep.io import read_states, write_conflicts
+from skysep.io.daidalus import read_conf, run_encounter, wellclear_frame, write_alerts
 
 app = typer.Typer(
     name="skysep",
@@ -93,6 +94,24 @@ def detect(
             "--method", help=f"Candidate search: {', '.join(engine.METHODS)} (same result)."
         ),
     ] = "grid",
+    detector: Annotated[
+        str | None,
+        typer.Option(
+            "--detector",
+            help=(
+                f"Conflict definition: {', '.join(DETECTORS)} (overrides the agreement). "
+                "well-clear writes one row per (ownship, traffic) pair with DAIDALUS's alert "
+                "levels instead of conflicts.csv."
+            ),
+        ),
+    ] = None,
+    wellclear: Annotated[
+        str | None,
+        typer.Option(
+            "--wellclear",
+            help="Well-clear configuration: a built-in name or a DAIDALUS .conf file.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing on success.")] = False,
 ) -> None:
     """Find every pair of aircraft that will lose separation within the lookahead."""
@@ -100,6 +119,15 @@ def detect(
         rules = _agreement(agreement, preset_name)
         if lookahead_s is not None:
             rules = rules.with_lookahead(lookahead_s)
+        chosen = detector or rules.detector
+        if chosen not in DETECTORS:
+            _fail(
+                f"--detector {chosen!r} is not a valid option, must be one of "
+                f"{', '.join(DETECTORS)}"
+            )
+        if chosen == "well-clear":
+            _detect_well_clear(states, wellclear or rules.wellclear, out, quiet)
+            return
         if method not in engine.METHODS:
             _fail(
                 f"--method {method!r} is not a valid option, must be one of "
@@ -114,6 +142,70 @@ def detect(
         _fail(str(exc))
     if not quiet:
         _print_conflicts(conflicts, rules, len(snapshot), elapsed_s, out)
+
+
+def _detect_well_clear(states: Path, configuration: str, out: Path, quiet: bool) -> None:
+    """``skysep detect --detector well-clear``: DAIDALUS alerting over every pair."""
+    from skysep import wellclear
+
+    if configuration in wellclear.PRESETS:
+        config = wellclear.preset(configuration)
+    elif configuration.endswith(".conf"):
+        config = read_conf(configuration).config
+    else:
+        _fail(
+            f"well-clear configuration {configuration!r} is neither a built-in one "
+            f"({', '.join(wellclear.PRESETS)}) nor a .conf file"
+        )
+    snapshot = read_states(states)
+    started = time.perf_counter()
+    alerts, _ = wellclear.alert_fleet(wellclear.Traffic.from_states(snapshot), config)
+    elapsed_s = time.perf_counter() - started
+    frame = wellclear_frame(alerts)
+    frame = frame[frame["alert_level"] > 0].sort_values(["ownship", "traffic"])
+    _write_frame_atomically(frame, out)
+    if not quiet:
+        out_console.print(
+            f"{len(snapshot)} aircraft, {len(frame)} (ownship, traffic) pair(s) alerting "
+            f"(well-clear, {configuration}), found in {elapsed_s * 1000:.1f} ms; "
+            f"written to {out}"
+        )
+
+
+def _write_frame_atomically(frame: Any, out: Path) -> None:
+    tmp = out.with_name(f".{out.name}.tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(out)
+
+
+@app.command()
+def daa(
+    encounter: Annotated[
+        Path, typer.Argument(help="DAIDALUS encounter file (.daa or .xyz).", dir_okay=False)
+    ],
+    config: Annotated[
+        Path, typer.Option("--config", help="DAIDALUS configuration file (.conf).", dir_okay=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Where to write alerts.csv.", dir_okay=False)],
+    no_hysteresis: Annotated[
+        bool,
+        typer.Option(
+            "--no-hysteresis",
+            help="Turn off the M-of-N, persistence and hysteresis filters (like "
+            "DaidalusAlerting --nohysteresis).",
+        ),
+    ] = False,
+) -> None:
+    """Well-clear alerts over a DAIDALUS encounter, as DaidalusAlerting prints them.
+
+    One row per (time, ownship, traffic aircraft); the first aircraft in the
+    file is the ownship. See docs/wellclear.md for what is supported.
+    """
+    try:
+        frame = run_encounter(encounter, config, hysteresis=not no_hysteresis)
+        write_alerts(frame, out)
+    except SkySepError as exc:
+        _fail(str(exc))
 
 
 def _print_conflicts(
