@@ -88,7 +88,7 @@ def _prepare(states: States, agreement: Agreement) -> _Prepared:
                 f"aircraft {sorted_ids[dup[0]]!r} appears more than once (aircraft "
                 f"#{', #'.join(map(str, rows))}); a snapshot has one state per aircraft"
             )
-    code, hmat, vmat = _minima_tables(states.party, agreement, order)
+    code, hmat, vmat = minima_tables(states.party, agreement, order)
     lat = states.lat_deg[order]
     lon = states.lon_deg[order]
     pos, up = surface_ecef(lat, lon)
@@ -115,7 +115,7 @@ def _party_name(value: object) -> str | None:
     return None
 
 
-def _minima_tables(party: Obj | None, agreement: Agreement, order: I64) -> tuple[I64, F64, F64]:
+def minima_tables(party: Obj | None, agreement: Agreement, order: I64) -> tuple[I64, F64, F64]:
     """Party code per aircraft (sorted order) and the (H, V) table by code pair.
 
     The last code stands for "no party": never the same party as another.

@@ -59,6 +59,40 @@ def arc_per_chord(d_m: float) -> float:
 
 
 @nb.njit(cache=True, inline="always")
+def plane_quadratic(
+    dx: float,
+    dy: float,
+    dz: float,
+    wx: float,
+    wy: float,
+    wz: float,
+    nx: float,
+    ny: float,
+    nz: float,
+) -> tuple[float, float, float]:
+    """(a, b, c0) of h(t)^2 = a t^2 + 2 b t + c0 for the relative position D and velocity W.
+
+    Both are projected on the plane orthogonal to n = (nx, ny, nz), the sum of
+    the pair's two geodetic normals (normalised here).
+    """
+    nn = math.sqrt(nx * nx + ny * ny + nz * nz)
+    if nn < 1e-9:  # antipodal: any plane will do, the distance is huge anyway
+        nx, ny, nz, nn = 0.0, 0.0, 1.0, 1.0
+    nx /= nn
+    ny /= nn
+    nz /= nn
+    dn = dx * nx + dy * ny + dz * nz
+    wn = wx * nx + wy * ny + wz * nz
+    rx = dx - dn * nx
+    ry = dy - dn * ny
+    rz = dz - dn * nz
+    ux = wx - wn * nx
+    uy = wy - wn * ny
+    uz = wz - wn * nz
+    return ux * ux + uy * uy + uz * uz, rx * ux + ry * uy + rz * uz, rx * rx + ry * ry + rz * rz
+
+
+@nb.njit(cache=True, inline="always")
 def pair_relative(
     pos: np.ndarray,
     vel: np.ndarray,
@@ -69,32 +103,17 @@ def pair_relative(
     j: int,
 ) -> tuple[float, float, float, float, float]:
     """(a, b, c0, dz, dvz) of aircraft j relative to aircraft i."""
-    nx = up[i, 0] + up[j, 0]
-    ny = up[i, 1] + up[j, 1]
-    nz = up[i, 2] + up[j, 2]
-    nn = math.sqrt(nx * nx + ny * ny + nz * nz)
-    if nn < 1e-9:  # antipodal: any plane will do, the distance is huge anyway
-        nx, ny, nz, nn = up[i, 0], up[i, 1], up[i, 2], 1.0
-    nx /= nn
-    ny /= nn
-    nz /= nn
-    dx = pos[j, 0] - pos[i, 0]
-    dy = pos[j, 1] - pos[i, 1]
-    dzz = pos[j, 2] - pos[i, 2]
-    wx = vel[j, 0] - vel[i, 0]
-    wy = vel[j, 1] - vel[i, 1]
-    wz = vel[j, 2] - vel[i, 2]
-    dn = dx * nx + dy * ny + dzz * nz
-    wn = wx * nx + wy * ny + wz * nz
-    rx = dx - dn * nx
-    ry = dy - dn * ny
-    rz = dzz - dn * nz
-    ux = wx - wn * nx
-    uy = wy - wn * ny
-    uz = wz - wn * nz
-    a = ux * ux + uy * uy + uz * uz
-    b = rx * ux + ry * uy + rz * uz
-    c0 = rx * rx + ry * ry + rz * rz
+    a, b, c0 = plane_quadratic(
+        pos[j, 0] - pos[i, 0],
+        pos[j, 1] - pos[i, 1],
+        pos[j, 2] - pos[i, 2],
+        vel[j, 0] - vel[i, 0],
+        vel[j, 1] - vel[i, 1],
+        vel[j, 2] - vel[i, 2],
+        up[i, 0] + up[j, 0],
+        up[i, 1] + up[j, 1],
+        up[i, 2] + up[j, 2],
+    )
     return a, b, c0, alt[j] - alt[i], vs[j] - vs[i]
 
 
