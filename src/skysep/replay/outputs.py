@@ -1,0 +1,234 @@
+"""The replay's output folder: incidents.csv, alerts.csv, summary.json, report.html.
+
+Everything is written into a temporary folder beside the destination and
+moved into place at the end, so a reader never sees a half-written folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from skysep import units
+from skysep.agreement import Agreement
+from skysep.errors import SkySepError
+from skysep.replay._replay import ReplayResult
+from skysep.replay._types import F64, TrackRead
+
+#: The columns of incidents.csv, in order (a contract).
+INCIDENT_COLUMNS: Final[tuple[str, ...]] = (
+    "aircraft_a",
+    "aircraft_b",
+    "party_a",
+    "party_b",
+    "start",
+    "end",
+    "duration_s",
+    "min_h_m",
+    "min_v_m",
+    "time_of_min",
+    "lat",
+    "lon",
+    "alt_m",
+    "first_alert",
+    "lead_time_s",
+    "level_at_start",
+)
+
+#: The columns of alerts.csv, in order.
+ALERT_COLUMNS: Final[tuple[str, ...]] = (
+    "aircraft_a",
+    "aircraft_b",
+    "party_a",
+    "party_b",
+    "level",
+    "first",
+    "last",
+    "steps",
+    "min_t_in_s",
+    "incident",
+)
+
+#: Incidents whose vertical separation at closest approach is within this of
+#: the vertical minimum are counted apart in summary.json: recorded altitudes
+#: come in 25 ft steps, so aircraft level on adjacent flight levels 1000 ft
+#: apart can read 925-975 ft apart.
+QUANTISATION_BAND_FT: Final = 100.0
+
+
+def iso_utc(time_s: F64) -> list[str]:
+    """Seconds since the epoch as ISO-8601 UTC strings (millisecond precision); '' for NaN."""
+    out = []
+    for value in time_s.tolist():
+        if math.isnan(value):
+            out.append("")
+            continue
+        stamp = datetime.fromtimestamp(value, tz=UTC)
+        out.append(stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+    return out
+
+
+def incidents_frame(result: ReplayResult) -> pd.DataFrame:
+    inc = result.incidents
+    return pd.DataFrame(
+        {
+            "aircraft_a": inc.aircraft_a,
+            "aircraft_b": inc.aircraft_b,
+            "party_a": inc.party_a,
+            "party_b": inc.party_b,
+            "start": iso_utc(inc.start_s),
+            "end": iso_utc(inc.end_s),
+            "duration_s": inc.duration_s,
+            "min_h_m": inc.min_h_m,
+            "min_v_m": inc.min_v_m,
+            "time_of_min": iso_utc(inc.time_of_min_s),
+            "lat": inc.lat_deg,
+            "lon": inc.lon_deg,
+            "alt_m": inc.alt_m,
+            "first_alert": iso_utc(inc.first_alert_s),
+            "lead_time_s": inc.lead_time_s,
+            "level_at_start": inc.level_at_start,
+        },
+        columns=list(INCIDENT_COLUMNS),
+    )
+
+
+def alerts_frame(result: ReplayResult) -> pd.DataFrame:
+    al = result.alerts
+    incident = al.incident.astype(object)
+    incident[al.incident < 0] = None
+    incident[al.incident >= 0] = al.incident[al.incident >= 0] + 1
+    return pd.DataFrame(
+        {
+            "aircraft_a": al.aircraft_a,
+            "aircraft_b": al.aircraft_b,
+            "party_a": al.party_a,
+            "party_b": al.party_b,
+            "level": al.level,
+            "first": iso_utc(al.first_s),
+            "last": iso_utc(al.last_s),
+            "steps": al.steps,
+            "min_t_in_s": al.min_t_in_s,
+            "incident": incident,
+        },
+        columns=list(ALERT_COLUMNS),
+    )
+
+
+def _stats(values: F64) -> dict[str, float | None]:
+    if values.shape[0] == 0:
+        return {k: None for k in ("min", "p10", "median", "mean", "p90", "max")}
+    return {
+        "min": float(values.min()),
+        "p10": float(np.percentile(values, 10)),
+        "median": float(np.median(values)),
+        "mean": float(values.mean()),
+        "p90": float(np.percentile(values, 90)),
+        "max": float(values.max()),
+    }
+
+
+def summary(
+    result: ReplayResult, agreement: Agreement, read: TrackRead | None, elapsed_s: float
+) -> dict[str, Any]:
+    """What summary.json holds (see docs/replay.md)."""
+    inc, al = result.incidents, result.alerts
+    lead = inc.lead_time_s[~np.isnan(inc.lead_time_s)]
+    nuisance = int((al.incident < 0).sum())
+    band_m = units.ft_to_m(QUANTISATION_BAND_FT)
+    near_v = int(((inc.vertical_m - inc.min_v_m) <= band_m).sum()) if len(inc) else 0
+    return {
+        "incidents": len(inc),
+        "incidents_alerted_before_start": int((lead > 0).sum()),
+        "incidents_alerted_at_or_after_start": int((lead <= 0).sum()),
+        "incidents_never_alerted": int(np.isnan(inc.lead_time_s).sum()),
+        "incidents_within_100_ft_of_the_vertical_minimum": near_v,
+        "lead_time_s": _stats(lead),
+        "alert_episodes": len(al),
+        "nuisance_alert_episodes": nuisance,
+        "nuisance_alert_ratio": (nuisance / len(al)) if len(al) else None,
+        "alert_episodes_by_level": {
+            level: int((al.level == level).sum()) for level in ("warning", "caution", "advisory")
+        },
+        "points_read": read.rows_read if read else result.n_reports,
+        "rows_rejected": read.rows_rejected if read else 0,
+        "rejected_examples": list(read.rejected_examples) if read else [],
+        "duplicate_reports_dropped": result.duplicate_reports,
+        "reports_used": result.n_reports - result.duplicate_reports,
+        "aircraft": result.n_aircraft,
+        "files": list(read.files) if read else [],
+        "start": iso_utc(np.array([result.start_s]))[0],
+        "end": iso_utc(np.array([result.end_s]))[0],
+        "agreement": {
+            "name": agreement.name,
+            "horizontal_m": agreement.horizontal_m,
+            "vertical_m": agreement.vertical_m,
+            "lookahead_s": agreement.lookahead_s,
+            "caution_s": agreement.caution_s,
+            "warning_s": agreement.warning_s,
+            "pair_overrides": len(agreement.pairs),
+        },
+        "options": {
+            "max_gap_s": result.options.max_gap_s,
+            "step_s": result.options.step_s,
+            "merge_gap_s": result.options.merge_gap_s,
+            "method": result.options.method,
+        },
+        "candidate_windows": {
+            "loss_of_separation": result.los_candidates,
+            "alerts": result.alert_candidates,
+        },
+        "alert_steps_in_conflict": result.alert_steps,
+        "elapsed_s": elapsed_s,
+        "state_vectors_per_s": (result.n_reports / elapsed_s) if elapsed_s > 0 else None,
+    }
+
+
+def write_outputs(
+    out_dir: str | Path,
+    result: ReplayResult,
+    agreement: Agreement,
+    read: TrackRead | None,
+    elapsed_s: float,
+    report: Callable[[Path, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Write the output folder atomically; returns the summary.
+
+    ``report(path, summary)``, when given, writes report.html.
+    """
+    out_dir = Path(out_dir)
+    parent = out_dir.parent if str(out_dir.parent) else Path(".")
+    if not parent.is_dir():
+        raise SkySepError(f"{out_dir}: the folder {str(parent)!r} does not exist")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SkySepError(f"{out_dir}: exists and is not a folder")
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    try:
+        facts = summary(result, agreement, read, elapsed_s)
+        incidents_frame(result).to_csv(staging / "incidents.csv", index=False)
+        alerts_frame(result).to_csv(staging / "alerts.csv", index=False)
+        (staging / "summary.json").write_text(
+            json.dumps(facts, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
+        if report is not None:
+            report(staging / "report.html", facts)
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
+            out_dir.rename(old / out_dir.name)
+            staging.rename(out_dir)
+            shutil.rmtree(old)
+        else:
+            staging.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return facts
