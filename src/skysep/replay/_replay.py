@@ -241,7 +241,7 @@ def _party_per_aircraft(tracks: Tracks, ids: npt.NDArray[np.str_], inv: I64, ord
             party[a] = value
         elif party[a] != value:
             raise ReplayError(
-                f"aircraft {ids[a]!r} is reported with two parties, {party[a]!r} and "
+                f"aircraft {str(ids[a])!r} is reported with two parties, {party[a]!r} and "
                 f"{value!r} (report #{row})"
             )
     return party

@@ -161,6 +161,8 @@ def summary(
         },
         "points_read": read.rows_read if read else result.n_reports,
         "rows_rejected": read.rows_rejected if read else 0,
+        "rows_without_position": int(getattr(read, "rows_without_position", 0)),
+        "rows_repeated": int(getattr(read, "rows_repeated", 0)),
         "rejected_examples": list(read.rejected_examples) if read else [],
         "duplicate_reports_dropped": result.duplicate_reports,
         "reports_used": result.n_reports - result.duplicate_reports,
