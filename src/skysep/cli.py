@@ -208,6 +208,139 @@ def daa(
         _fail(str(exc))
 
 
+@app.command()
+def replay(
+    tracks: Annotated[
+        list[Path],
+        typer.Argument(
+            help=(
+                "Recorded position reports: CSV, Parquet or JSON-lines files (SkySep's columns, "
+                "or the traffic library's / OpenSky's), SBS-1 (BaseStation) lines, or readsb / "
+                "dump1090 aircraft.json snapshots. See docs/tracks.md."
+            ),
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Output folder: incidents.csv, alerts.csv, summary.json, report.html.",
+            file_okay=False,
+        ),
+    ],
+    agreement: AgreementOption = None,
+    preset_name: PresetOption = None,
+    max_gap_s: Annotated[
+        float,
+        typer.Option(
+            "--max-gap-s", help="Longest gap between reports bridged by interpolation (s)."
+        ),
+    ] = 60.0,
+    step_s: Annotated[
+        float, typer.Option("--step-s", help="How often the tactical detector runs (s).")
+    ] = 1.0,
+    merge_gap_s: Annotated[
+        float,
+        typer.Option(
+            "--merge-gap-s", help="Losses of one pair less than this apart are one incident (s)."
+        ),
+    ] = 0.0,
+    skip_bad_rows: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-rows", help="Count malformed rows in summary.json instead of stopping."
+        ),
+    ] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", help="Run on the dask.distributed scheduler at this address."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Run on a local dask cluster of this many processes."),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method", help=f"Candidate search: {', '.join(engine.METHODS)} (same result)."
+        ),
+    ] = "grid",
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar, no summary.")] = False,
+) -> None:
+    """Every loss of separation in recorded traffic, and the warning it would have had."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from skysep.io.tracks import read_tracks
+    from skysep.replay import ReplayOptions
+    from skysep.replay import replay as run_replay
+    from skysep.replay.outputs import write_outputs
+    from skysep.replay.report import write_report
+
+    if dask is not None and workers is not None:
+        _fail("give at most one of --dask ADDRESS and --workers N")
+    if workers is not None and workers < 1:
+        _fail(f"--workers must be at least 1, got {workers}")
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    )
+    client = None
+    try:
+        rules = _agreement(agreement, preset_name)
+        options = ReplayOptions(
+            max_gap_s=max_gap_s,
+            step_s=step_s,
+            merge_gap_s=merge_gap_s,
+            method=method,  # type: ignore[arg-type]
+        )
+        options.validate()
+        started = time.perf_counter()
+        with progress:
+            reading = progress.add_task("reading tracks", total=None)
+            read = read_tracks(tracks, skip_bad_rows=skip_bad_rows)
+            progress.update(reading, total=1, completed=1)
+            runner = None
+            if dask is not None or workers is not None:
+                from skysep.replay.distributed import connect, dask_runner
+
+                client = connect(dask, workers)
+                runner = dask_runner(client)
+            task = progress.add_task("replaying", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = run_replay(read.tracks, rules, options, runner=runner, progress=advance)
+            progress.add_task("writing the report", total=None)
+            elapsed_s = time.perf_counter() - started
+
+            def report(path: Path, facts: dict[str, Any]) -> None:
+                write_report(path, result, read.tracks, rules, facts)
+
+            facts = write_outputs(out, result, rules, read, elapsed_s, report)
+    except SkySepError as exc:
+        _fail(str(exc))
+    finally:
+        if client is not None:
+            client.close()
+    if not quiet:
+        lead = facts["lead_time_s"]
+        out_console.print(
+            f"{facts['points_read']} reports of {facts['aircraft']} aircraft "
+            f"({facts['start']} to {facts['end']}): {facts['incidents']} incident(s), "
+            f"{facts['incidents_alerted_before_start']} alerted before they began"
+            + (f" (median lead {lead['median']:.0f} s)" if lead["median"] is not None else "")
+            + f", {facts['alert_episodes']} alert episode(s) of which "
+            f"{facts['nuisance_alert_episodes']} nuisance; replayed in {elapsed_s:.2f} s; "
+            f"written to {out}"
+        )
+
+
 def _print_conflicts(
     conflicts: engine.Conflicts, rules: Agreement, n_aircraft: int, elapsed_s: float, out: Path
 ) -> None:

@@ -34,12 +34,12 @@ def dask_runner(client: Any) -> Runner:
 
 
 def connect(address: str | None = None, workers: int | None = None) -> Any:
-    """A client of the cluster at ``address``, or of a new local cluster of ``workers`` processes."""
+    """A client of the cluster at ``address``, or of a new local cluster of ``workers``."""
     from distributed import Client, LocalCluster
 
     if address is not None:
-        return Client(address)
-    cluster = LocalCluster(
+        return Client(address)  # type: ignore[no-untyped-call]
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
         n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
     )
-    return Client(cluster)
+    return Client(cluster)  # type: ignore[no-untyped-call]
