@@ -23,7 +23,7 @@ def dask_runner(client: Any) -> Runner:
         data = client.scatter(parts)
         futures = client.map(run_partition, data, pure=False)
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 result: PartitionResult = future.result()
                 yield result
         finally:
