@@ -30,7 +30,13 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 
 def test_error_tree_has_one_root() -> None:
-    for error in (skysep.AgreementError, skysep.StatesError, skysep.EngineError):
+    for error in (
+        skysep.AgreementError,
+        skysep.StatesError,
+        skysep.TracksError,
+        skysep.TableError,
+        skysep.EngineError,
+    ):
         assert issubclass(error, skysep.SkySepError)
 
 

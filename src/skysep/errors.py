@@ -4,7 +4,9 @@
 
     SkySepError                 root of everything SkySep raises on bad input
     ├── AgreementError          an agreement file or preset that cannot be used
-    ├── StatesError             a table of aircraft states with a bad row or column
+    ├── TableError              a file or table with bad rows or columns
+    │   ├── StatesError         ... of aircraft states (skysep detect)
+    │   └── TracksError         ... of recorded position reports (skysep replay)
     └── EngineError             engine input that breaks the engine's contract
 
 Each message names what is wrong and where (file, line, column, key) and
@@ -29,11 +31,12 @@ class EngineError(SkySepError, ValueError):
     """Arrays handed to the engine that break its contract (shapes, NaN, ranges)."""
 
 
-class StatesError(SkySepError):
-    """A table of aircraft states that cannot be used.
+class TableError(SkySepError):
+    """A file or table that cannot be used.
 
-    ``problems`` holds one message per offending cell or column (the first
-    ones, up to a limit); ``str(error)`` lists them.
+    ``problems`` holds one message per offending cell, line or column (the
+    first ones, up to a limit); ``total`` counts them all; ``str(error)``
+    lists them, each prefixed with ``source``.
     """
 
     def __init__(self, source: str, problems: Sequence[str], total: int | None = None) -> None:
@@ -45,3 +48,11 @@ class StatesError(SkySepError):
         if more > 0:
             lines.append(f"{source}: ... and {more} more problem(s)")
         super().__init__("\n".join(lines))
+
+
+class StatesError(TableError):
+    """A table of aircraft states that cannot be used."""
+
+
+class TracksError(TableError):
+    """Recorded position reports that cannot be used."""

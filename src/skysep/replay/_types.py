@@ -46,3 +46,11 @@ class TrackRead:
     rows_rejected: int = 0
     rejected_examples: tuple[str, ...] = field(default=())
     files: tuple[str, ...] = field(default=())
+    #: Rows that are not position reports, dropped by design (not errors):
+    #: traffic/OpenSky rows without latitude, longitude or altitude; snapshot
+    #: aircraft without a position (or on the ground); SBS messages other
+    #: than airborne positions.
+    rows_without_position: int = 0
+    #: Snapshot entries listing again a position already read (same aircraft,
+    #: latitude, longitude, time within 0.3 s).
+    rows_repeated: int = 0
