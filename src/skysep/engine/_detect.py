@@ -20,9 +20,9 @@ from skysep.errors import EngineError
 Method = Literal["grid", "brute-force"]
 METHODS: tuple[str, ...] = ("grid", "brute-force")
 
-#: Slices are chosen so that the fastest aircraft moves about this many
-#: horizontal minima per slice (tuned with bench/bench_detect.py).
-_SWEEP_PER_SLICE_IN_MINIMA = 1.0
+#: The fixed work of one slice per aircraft, in box tests (boxing, sorting,
+#: scanning five ranges), for the choice of slices (tuned with bench/bench_detect.py).
+_SLICE_COST_IN_BOX_TESTS = 12.0
 _MAX_SLICES = 64
 #: Below this many aircraft per thread, threads cost more than they save.
 _MIN_AIRCRAFT_PER_THREAD = 2_000
@@ -146,12 +146,42 @@ def minima_tables(party: Obj | None, agreement: Agreement, order: I64) -> tuple[
     return code, hmat, vmat
 
 
-def _slices(prep: _Prepared, lookahead_s: float, h_max: float) -> int:
-    if prep.alt.shape[0] == 0 or h_max <= 0:
+def _slices(
+    posr: F64,
+    speed_max: float,
+    vs_max: float,
+    alt: F64,
+    lookahead_s: float,
+    h_max: float,
+    v_max: float,
+) -> int:
+    """How many time slices minimise the grid's estimated work.
+
+    Per slice and aircraft the grid pays a fixed cost (boxing, sorting) and
+    one box test per aircraft in the scanned cells: about 4.5 columns of 3
+    altitude cells, each cell as large as the largest box. More slices make
+    smaller boxes (fewer tests each) but more passes; dense traffic wants
+    more slices than sparse traffic. The estimate uses the traffic's extent
+    in the grid plane and in altitude.
+    """
+    n = alt.shape[0]
+    if n < 2 or h_max <= 0:
         return 1
-    sweep_m = float(np.max(np.linalg.norm(prep.vel, axis=1))) * lookahead_s
-    wanted = math.ceil(sweep_m / (_SWEEP_PER_SLICE_IN_MINIMA * h_max))
-    return int(min(max(wanted, 1), _MAX_SLICES))
+    extent_x = float(np.ptp(posr[:, 0]))
+    extent_y = float(np.ptp(posr[:, 1]))
+    extent_a = float(np.ptp(alt))
+    best, best_cost = 1, math.inf
+    for k in range(1, _MAX_SLICES + 1):
+        cell_h = h_max + speed_max * lookahead_s / k
+        cell_a = v_max + vs_max * lookahead_s / k
+        area = max(extent_x, cell_h) * max(extent_y, cell_h)
+        per_column = n * cell_h * cell_h / area
+        alt_share = min(1.0, 3.0 * cell_a / max(extent_a, cell_a))
+        tests = min(n, 4.5 * per_column * alt_share)
+        cost = k * (_SLICE_COST_IN_BOX_TESTS + tests)
+        if cost < best_cost:
+            best, best_cost = k, cost
+    return best
 
 
 def _grid(
@@ -166,12 +196,19 @@ def _grid(
     posr = np.ascontiguousarray(prep.pos @ frame.T)
     velr = np.ascontiguousarray(prep.vel @ frame.T)
     n = prep.alt.shape[0]
-    n_slices = _slices(prep, lookahead_s, h_max)
     speed_max = float(np.max(np.linalg.norm(prep.vel, axis=1))) if n else 0.0
+    vs_max = float(np.max(np.abs(prep.vs))) if n else 0.0
+    n_slices = _slices(posr, speed_max, vs_max, prep.alt, lookahead_s, h_max, v_max)
     n_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
     if n < _MIN_AIRCRAFT_PER_THREAD * 2:
         n_threads = 1
-    n_parts = n_threads if n_threads > 1 else 1
+    # Threads take whole slices (each builds its own grid); with fewer slices
+    # than threads, each slice's aircraft are split into parts instead.
+    if n_threads > 1 and n_slices >= n_threads:
+        n_slices = -(-n_slices // n_threads) * n_threads
+        n_parts = 1
+    else:
+        n_parts = n_threads
 
     def run(task: tuple[int, int]) -> tuple[I64, int]:
         k, part = task
@@ -256,11 +293,7 @@ def _result(
 ) -> Conflicts:
     index_a = prep.order[pairs[:, 0]]
     index_b = prep.order[pairs[:, 1]]
-    aircraft = np.asarray(states.aircraft, dtype=object)
-    if states.party is None:
-        party: Obj = np.full(len(aircraft), None, dtype=object)
-    else:
-        party = np.asarray(states.party, dtype=object)
+    party = None if states.party is None else np.asarray(states.party, dtype=object)
     t_in = np.ascontiguousarray(fields[:, 0])
     level: npt.NDArray[np.int8] = np.where(
         t_in <= agreement.warning_s, 0, np.where(t_in <= agreement.caution_s, 1, 2)
@@ -268,10 +301,8 @@ def _result(
     return Conflicts(
         index_a=index_a,
         index_b=index_b,
-        aircraft_a=aircraft[index_a],
-        aircraft_b=aircraft[index_b],
-        party_a=party[index_a],
-        party_b=party[index_b],
+        states_aircraft=np.asarray(states.aircraft, dtype=object),
+        states_party=party,
         level_code=level,
         t_in_s=t_in,
         t_out_s=np.ascontiguousarray(fields[:, 1]),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -48,15 +49,15 @@ class Conflicts:
     the :class:`States` the conflicts were found in. Times are seconds from
     the snapshot; separations are metres (``h``: horizontal, ``v``: vertical).
     ``t_out_s`` may exceed the lookahead and is ``inf`` for a loss of
-    separation that never ends.
+    separation that never ends. The identifier arrays (``aircraft_a`` ...
+    ``party_b``) are built from the snapshot's on first use.
     """
 
     index_a: I64
     index_b: I64
-    aircraft_a: Obj
-    aircraft_b: Obj
-    party_a: Obj
-    party_b: Obj
+    #: The snapshot's aircraft and party arrays (``party`` may be None).
+    states_aircraft: Obj = field(repr=False)
+    states_party: Obj | None = field(repr=False)
     level_code: npt.NDArray[np.int8]
     t_in_s: F64
     t_out_s: F64
@@ -72,6 +73,30 @@ class Conflicts:
 
     def __len__(self) -> int:
         return int(self.index_a.shape[0])
+
+    @cached_property
+    def aircraft_a(self) -> Obj:
+        ids: Obj = self.states_aircraft[self.index_a]
+        return ids
+
+    @cached_property
+    def aircraft_b(self) -> Obj:
+        ids: Obj = self.states_aircraft[self.index_b]
+        return ids
+
+    @cached_property
+    def party_a(self) -> Obj:
+        return self._party(self.index_a)
+
+    @cached_property
+    def party_b(self) -> Obj:
+        return self._party(self.index_b)
+
+    def _party(self, index: I64) -> Obj:
+        if self.states_party is None:
+            return np.full(index.shape[0], None, dtype=object)
+        parties: Obj = self.states_party[index]
+        return parties
 
     @property
     def level(self) -> Obj:
