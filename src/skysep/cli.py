@@ -265,6 +265,17 @@ def replay(
             "--method", help=f"Candidate search: {', '.join(engine.METHODS)} (same result)."
         ),
     ] = "grid",
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not render report.html (the slowest part).")
+    ] = False,
+    max_plotted: Annotated[
+        int,
+        typer.Option(
+            "--max-plotted",
+            help="Plot at most this many incidents in report.html (the closest first); "
+            "all are listed.",
+        ),
+    ] = 50,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar, no summary.")] = False,
 ) -> None:
     """Every loss of separation in recorded traffic, and the warning it would have had."""
@@ -274,12 +285,13 @@ def replay(
     from skysep.replay import ReplayOptions
     from skysep.replay import replay as run_replay
     from skysep.replay.outputs import write_outputs
-    from skysep.replay.report import write_report
 
     if dask is not None and workers is not None:
         _fail("give at most one of --dask ADDRESS and --workers N")
     if workers is not None and workers < 1:
         _fail(f"--workers must be at least 1, got {workers}")
+    if max_plotted < 0:
+        _fail(f"--max-plotted must be 0 or more, got {max_plotted}")
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -316,13 +328,17 @@ def replay(
                 progress.update(task, completed=done, total=total)
 
             result = run_replay(read.tracks, rules, options, runner=runner, progress=advance)
-            progress.add_task("writing the report", total=None)
+            progress.add_task("writing the outputs", total=None)
             elapsed_s = time.perf_counter() - started
 
             def report(path: Path, facts: dict[str, Any]) -> None:
-                write_report(path, result, read.tracks, rules, facts)
+                from skysep.replay.report import write_report
 
-            facts = write_outputs(out, result, rules, read, elapsed_s, report)
+                write_report(path, result, read.tracks, rules, facts, max_plotted=max_plotted)
+
+            facts = write_outputs(
+                out, result, rules, read, elapsed_s, None if no_report else report
+            )
     except SkySepError as exc:
         _fail(str(exc))
     finally:

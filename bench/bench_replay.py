@@ -1,0 +1,228 @@
+"""Benchmark `skysep replay` on real recorded traffic, side by side with the `traffic` library.
+
+The peer is traffic's ``Traffic.closest_point_of_approach`` followed by its
+``aggregate`` (the way traffic finds losses of separation in recorded data).
+Both run in this process's environment on the same files: traffic's own
+samples ``switzerland`` (5 NM / 1000 ft) and ``quickstart`` (3 NM / 1000 ft),
+written to Parquet with traffic's writer.
+
+    python bench/bench_replay.py                 # SkySep only (about a minute)
+    python bench/bench_replay.py --peer          # with traffic's CPA (about 15 minutes)
+    python bench/bench_replay.py --peer --write docs/numbers-replay.md
+
+Reported for SkySep: the end-to-end time of the ``skysep replay`` command
+(process start, reading the file, replay, incidents.csv, alerts.csv,
+summary.json; report.html rendered separately), the replay itself, state
+vectors per second, and misses against the brute-force reference (every pair
+of every time bin). For the peer: its time, and the pairs it finds or misses
+against SkySep's incidents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SKYSEP = Path(sys.executable).parent / "skysep"
+
+#: sample name -> (preset, lateral NM, vertical ft, UTM zone for the peer's projection)
+SAMPLES: dict[str, tuple[str, float, float, int]] = {
+    "switzerland": ("icao-5nm", 5.0, 1000.0, 32),
+    "quickstart": ("icao-3nm", 3.0, 1000.0, 31),
+}
+
+
+@dataclass
+class Row:
+    sample: str
+    reports: int
+    aircraft: int
+    end_to_end_s: float
+    replay_s: float
+    report_s: float
+    incidents: int
+    pairs: int
+    misses: int
+    peer_s: float | None = None
+    peer_pairs: int | None = None
+    peer_missed: int | None = None
+    peer_extra: int | None = None
+
+
+def export(folder: Path) -> dict[str, Path]:
+    from traffic.data import samples
+
+    files = {}
+    for name in SAMPLES:
+        path = folder / f"{name}.parquet"
+        getattr(samples, name).to_parquet(path)
+        files[name] = path
+    return files
+
+
+def run_ours(name: str, path: Path, folder: Path) -> Row:
+    from skysep.agreement import preset
+    from skysep.io.tracks import read_tracks
+    from skysep.replay import ReplayOptions, replay
+    from skysep.replay.report import write_report
+
+    rules_name = SAMPLES[name][0]
+    rules = preset(rules_name)
+    # End to end, as a user runs it (without the HTML report, timed below).
+    out = folder / f"out-{name}"
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(SKYSEP),
+            "replay",
+            str(path),
+            "--preset",
+            rules_name,
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-report",
+        ],
+        check=True,
+    )
+    end_to_end_s = time.perf_counter() - started
+    best = np.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        read = read_tracks(path)
+        result = replay(read.tracks, rules)
+        best = min(best, time.perf_counter() - started)
+    brute = replay(read.tracks, rules, ReplayOptions(method="brute-force"), partitions=1)
+    ours = set(zip(result.incidents.aircraft_a, result.incidents.aircraft_b, strict=True))
+    reference = set(zip(brute.incidents.aircraft_a, brute.incidents.aircraft_b, strict=True))
+    same_intervals = np.array_equal(result.incidents.start_s, brute.incidents.start_s)
+    misses = len(reference - ours) + (0 if same_intervals else 1)
+    facts = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    started = time.perf_counter()
+    write_report(folder / f"{name}.html", result, read.tracks, rules, facts)
+    report_s = time.perf_counter() - started
+    return Row(
+        sample=name,
+        reports=len(read.tracks),
+        aircraft=result.n_aircraft,
+        end_to_end_s=end_to_end_s,
+        replay_s=best,
+        report_s=report_s,
+        incidents=len(result.incidents),
+        pairs=len(ours),
+        misses=misses,
+    )
+
+
+def run_peer(name: str, row: Row, ours: set[tuple[str, str]]) -> None:
+    import pyproj
+    from traffic.data import samples
+
+    _, lateral_nm, vertical_ft, zone = SAMPLES[name]
+    traffic = getattr(samples, name)
+    started = time.perf_counter()
+    cpa = traffic.closest_point_of_approach(
+        lateral_separation=lateral_nm,
+        vertical_separation=vertical_ft,
+        projection=pyproj.Proj(proj="utm", zone=zone, ellps="WGS84"),
+        round_t="d",
+        max_workers=2,
+    )
+    aggregated = cpa.aggregate(lateral_nm, vertical_ft) if cpa is not None else None
+    row.peer_s = time.perf_counter() - started
+    found: set[tuple[str, str]] = set()
+    if aggregated is not None:
+        data = aggregated.data
+        hits = data[(data.lateral < lateral_nm) & (data.vertical < vertical_ft)]
+        for a, b in zip(hits.icao24_x, hits.icao24_y, strict=True):
+            found.add((min(a, b), max(a, b)))
+    row.peer_pairs = len(found)
+    row.peer_missed = len(ours - found)
+    row.peer_extra = len(found - ours)
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| sample | reports | aircraft | `skysep replay` end to end | replay | report.html "
+        "| state vectors/s | incidents | pairs | misses vs brute force | traffic CPA "
+        "| CPA pairs | CPA misses | ratio |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in rows:
+        peer = f"{r.peer_s:.0f} s" if r.peer_s is not None else "not run"
+        ratio = f"{r.peer_s / r.end_to_end_s:.0f} x" if r.peer_s is not None else ""
+        lines.append(
+            f"| {r.sample} | {r.reports:,} | {r.aircraft:,} | {r.end_to_end_s:.2f} s "
+            f"| {r.replay_s:.2f} s | {r.report_s:.1f} s | {r.reports / r.replay_s:,.0f} "
+            f"| {r.incidents} | {r.pairs} | {r.misses} | {peer} "
+            f"| {'' if r.peer_pairs is None else r.peer_pairs} "
+            f"| {'' if r.peer_missed is None else r.peer_missed} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--peer", action="store_true", help="also run traffic's CPA (slow)")
+    parser.add_argument("--write", type=Path, help="write the results as Markdown here")
+    parser.add_argument("--sample", nargs="*", default=list(SAMPLES), choices=list(SAMPLES))
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = export(folder)
+        for name in args.sample:
+            row = run_ours(name, files[name], folder)
+            if args.peer:
+                from skysep.agreement import preset
+                from skysep.io.tracks import read_tracks
+                from skysep.replay import replay
+
+                result = replay(read_tracks(files[name]).tracks, preset(SAMPLES[name][0]))
+                ours = set(
+                    zip(result.incidents.aircraft_a, result.incidents.aircraft_b, strict=True)
+                )
+                run_peer(name, row, ours)
+            rows.append(row)
+            print(table(rows[-1:]), flush=True)
+    text = table(rows)
+    print(text)
+    if args.write:
+        cpu = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        args.write.write_text(
+            "# Replay: measured numbers\n\n"
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu}, "
+            f"Python {platform.python_version()}, with "
+            f"`python bench/bench_replay.py {' '.join(sys.argv[1:])}`.\n\n"
+            "End to end: the `skysep replay FILE --preset P --out DIR --quiet --no-report` "
+            "command, process start to exit (reading Parquet written by traffic, replay, "
+            "incidents.csv, alerts.csv, summary.json); report.html is timed on its own. "
+            "Replay: reading and replaying in one process (best of 3). Misses: incident "
+            "pairs (and intervals) of the brute-force reference that the replay does not "
+            "report. traffic CPA: `closest_point_of_approach(...).aggregate(...)` with "
+            "`round_t='d'`, two worker processes; its misses are SkySep's incident pairs it "
+            "does not report.\n\n" + text + "\n",
+            encoding="utf-8",
+        )
+
+
+if __name__ == "__main__":
+    main()
