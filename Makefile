@@ -41,7 +41,9 @@ test: lint typecheck docs-check pytest
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) bench/bench_detect.py --write docs/numbers.md
+	$(PY) bench/bench_detect.py --write docs/numbers-detect.md
+	$(PY) bench/bench_wellclear.py --write docs/numbers-wellclear.md
+	$(PY) bench/bench_replay.py --peer --write docs/numbers-replay.md
 
 clean:
 	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache

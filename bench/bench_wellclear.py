@@ -20,11 +20,15 @@ uniform random tracks, vertical rates uniform in +-2,000 ft/min. Target of the i
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -131,9 +135,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--side-km", type=float, default=400.0, help="side of the box")
     parser.add_argument("--config", default="DO_365B_no_SUM", choices=sorted(wellclear.PRESETS))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--write", type=Path, help="also write the output as Markdown here")
     args = parser.parse_args(argv)
-    print(f"{os.cpu_count()} CPU(s), numpy {np.__version__}, Python {sys.version.split()[0]}")
-    results = [bench(n, args.side_km, args.config, args.repeats) for n in args.n]
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        print(f"{os.cpu_count()} CPU(s), numpy {np.__version__}, Python {sys.version.split()[0]}")
+        results = [bench(n, args.side_km, args.config, args.repeats) for n in args.n]
+    print(captured.getvalue(), end="")
+    if args.write:
+        command = " ".join(["python bench/bench_wellclear.py", *(argv or sys.argv[1:])])
+        args.write.write_text(
+            "# Well-clear detector: measured numbers\n\n"
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `{command}`. Target: a "
+            f"1,000-aircraft snapshot well under a second ({TARGET_1000_S:g} s here).\n\n"
+            f"```text\n{captured.getvalue()}```\n",
+            encoding="utf-8",
+        )
     return 0 if all(results) else 1
 
 

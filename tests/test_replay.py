@@ -332,3 +332,24 @@ def test_duplicate_reports_are_counted() -> None:
         }
     )
     assert replay(doubled, ICAO_5NM).duplicate_reports == 2
+
+
+def test_altitude_spikes_are_dropped_and_counted() -> None:
+    """One junk altitude (a 2,000 ft jump for one 1 s report) makes a false loss."""
+    times = np.arange(0.0, 301.0, 1.0)
+    a = Flight("A", 45.0, 6.0, 0.0, 100.0, times, alt_m=10_000.0)
+    b = Flight("B", 45.0, 6.0 + 1852.0 / 78_800.0, 0.0, 100.0, times, alt_m=10_609.6)
+    tracks = tracks_of(a, b)
+    junk = np.flatnonzero(tracks.aircraft == "B")[150]
+    alt = tracks.alt_m.copy()
+    alt[junk] = 10_000.0
+    tracks = dataclasses.replace(tracks, alt_m=alt)
+    kept = replay(tracks, ICAO_5NM, ReplayOptions(spike_vertical_rate_mps=None))
+    assert len(kept.incidents) == 1
+    assert kept.altitude_spikes == 0
+    cleaned = replay(tracks, ICAO_5NM)
+    assert len(cleaned.incidents) == 0
+    assert cleaned.altitude_spikes == 1
+    # A steady climb of 4,000 ft/min is not a spike.
+    climbing = tracks_of(dataclasses.replace(b, vs_mps=20.3))
+    assert replay(climbing, ICAO_5NM).altitude_spikes == 0

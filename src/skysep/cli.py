@@ -251,6 +251,14 @@ def replay(
             "--skip-bad-rows", help="Count malformed rows in summary.json instead of stopping."
         ),
     ] = False,
+    spike_fpm: Annotated[
+        float,
+        typer.Option(
+            "--spike-fpm",
+            help="Drop (and count) a report whose altitude jumps away from both neighbours and "
+            "back faster than this (ft/min); 0 keeps every report.",
+        ),
+    ] = 40_000.0,
     dask: Annotated[
         str | None,
         typer.Option("--dask", help="Run on the dask.distributed scheduler at this address."),
@@ -309,6 +317,7 @@ def replay(
             step_s=step_s,
             merge_gap_s=merge_gap_s,
             method=method,  # type: ignore[arg-type]
+            spike_vertical_rate_mps=units.fpm_to_mps(spike_fpm) if spike_fpm > 0 else None,
         )
         options.validate()
         started = time.perf_counter()

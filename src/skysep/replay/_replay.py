@@ -47,6 +47,11 @@ class ReplayOptions:
     step_s: float = 1.0
     merge_gap_s: float = 0.0
     method: Method = "grid"
+    #: A report whose altitude jumps away from both neighbours (within the
+    #: maximum gap) faster than this, and back, is a spike and is dropped.
+    #: ``None`` keeps every report. Default: 40,000 ft/min (203.2 m/s), beyond
+    #: what even fighters sustain, far below the rates junk altitudes imply.
+    spike_vertical_rate_mps: float | None = 203.2
 
     def validate(self) -> None:
         for name in ("max_gap_s", "step_s"):
@@ -60,6 +65,11 @@ class ReplayOptions:
         if self.method not in METHODS:
             raise ReplayError(
                 f"{self.method!r} is not a valid method, must be one of {', '.join(METHODS)}"
+            )
+        rate = self.spike_vertical_rate_mps
+        if rate is not None and not (rate > 0 and math.isfinite(rate)):
+            raise ReplayError(
+                f"spike_vertical_rate_mps must be a positive finite number or None, got {rate!r}"
             )
 
 
@@ -130,6 +140,8 @@ class ReplayResult:
     n_reports: int
     n_aircraft: int
     duplicate_reports: int
+    #: Reports dropped as altitude spikes (see ReplayOptions).
+    altitude_spikes: int
     start_s: float
     end_s: float
     options: ReplayOptions
@@ -158,6 +170,7 @@ class _Prepared:
     hmat: F64
     vmat: F64
     duplicates: int
+    spikes: int
 
 
 def _validate(tracks: Tracks) -> None:
@@ -178,7 +191,36 @@ def _validate(tracks: Tracks) -> None:
             )
 
 
-def _prepare(tracks: Tracks, agreement: Agreement, max_gap_s: float) -> _Prepared:
+def _altitude_spikes(
+    inv: I64, time_s: F64, alt_m: F64, max_gap_s: float, rate_mps: float | None
+) -> npt.NDArray[np.bool_]:
+    """Reports (sorted by aircraft and time) whose altitude is an isolated spike.
+
+    A spike jumps away from the previous report and back to the next one, both
+    within ``max_gap_s``, each faster than ``rate_mps`` and in opposite
+    directions. Recorded ADS-B altitudes have such junk values (tens of
+    thousands of feet for one report).
+    """
+    spike = np.zeros(time_s.shape[0], dtype=bool)
+    if rate_mps is None or time_s.shape[0] < 3:
+        return spike
+    dt = np.diff(time_s)
+    dz = np.diff(alt_m)
+    same = (inv[1:] == inv[:-1]) & (dt > 0) & (dt <= max_gap_s)
+    rate = np.where(same, dz / np.where(dt > 0, dt, 1.0), 0.0)
+    before, after = rate[:-1], rate[1:]
+    spike[1:-1] = (
+        same[:-1]
+        & same[1:]
+        & (np.abs(before) > rate_mps)
+        & (np.abs(after) > rate_mps)
+        & (np.sign(before) != np.sign(after))
+    )
+    return spike
+
+
+def _prepare(tracks: Tracks, agreement: Agreement, options: ReplayOptions) -> _Prepared:
+    max_gap_s = options.max_gap_s
     _validate(tracks)
     ids_all = np.asarray(tracks.aircraft).astype(str)
     ids, inv = np.unique(ids_all, return_inverse=True)
@@ -191,6 +233,11 @@ def _prepare(tracks: Tracks, agreement: Agreement, max_gap_s: float) -> _Prepare
     if order.shape[0] > 1:
         dup[:-1] = (inv_s[1:] == inv_s[:-1]) & (t_s[1:] == t_s[:-1])
     keep = order[~dup]
+    spikes = _altitude_spikes(
+        inv[keep], tracks.time_s[keep], tracks.alt_m[keep], max_gap_s,
+        options.spike_vertical_rate_mps,
+    )  # fmt: skip
+    keep = keep[~spikes]
     inv_k = inv[keep]
     party = _party_per_aircraft(tracks, ids, inv, order)
     lat, lon = tracks.lat_deg[keep], tracks.lon_deg[keep]
@@ -225,6 +272,7 @@ def _prepare(tracks: Tracks, agreement: Agreement, max_gap_s: float) -> _Prepare
         hmat=hmat,
         vmat=vmat,
         duplicates=int(dup.sum()),
+        spikes=int(spikes.sum()),
     )
 
 
@@ -431,7 +479,7 @@ def replay(
     """
     options = options or ReplayOptions()
     options.validate()
-    prep = _prepare(tracks, agreement, options.max_gap_s)
+    prep = _prepare(tracks, agreement, options)
     n_aircraft = prep.ids.shape[0]
     if prep.rt.shape[0] == 0:
         return _result(prep, options, *_empty_pieces(), *_empty_alerts(), agreement, 0, 0, 0)
@@ -592,9 +640,10 @@ def _result(
     return ReplayResult(
         incidents=incidents,
         alerts=alerts,
-        n_reports=int(prep.rt.shape[0] + prep.duplicates),
+        n_reports=int(prep.rt.shape[0] + prep.duplicates + prep.spikes),
         n_aircraft=n_aircraft,
         duplicate_reports=prep.duplicates,
+        altitude_spikes=prep.spikes,
         start_s=t_first,
         end_s=t_last,
         options=options,

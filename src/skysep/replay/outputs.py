@@ -165,7 +165,8 @@ def summary(
         "rows_repeated": read.rows_repeated if read else 0,
         "rejected_examples": list(read.rejected_examples) if read else [],
         "duplicate_reports_dropped": result.duplicate_reports,
-        "reports_used": result.n_reports - result.duplicate_reports,
+        "altitude_spikes_dropped": result.altitude_spikes,
+        "reports_used": result.n_reports - result.duplicate_reports - result.altitude_spikes,
         "aircraft": result.n_aircraft,
         "files": list(read.files) if read else [],
         "start": iso_utc(np.array([result.start_s]))[0],
@@ -184,6 +185,7 @@ def summary(
             "step_s": result.options.step_s,
             "merge_gap_s": result.options.merge_gap_s,
             "method": result.options.method,
+            "spike_vertical_rate_mps": result.options.spike_vertical_rate_mps,
         },
         "candidate_windows": {
             "loss_of_separation": result.los_candidates,
