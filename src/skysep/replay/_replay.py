@@ -332,7 +332,7 @@ class Partition:
     t0: float
     bin_lo: int
     bin_hi: int
-    speed_max: float
+    speed_max_mps: float
     lookahead_s: float
     step_s: float
     max_gap_s: float
@@ -362,12 +362,12 @@ def run_partition(part: Partition) -> PartitionResult:
     by_bin = np.flatnonzero(owned)[np.argsort(obj_bin[owned], kind="stable")]
     obj_a, obj_bin, box = obj_a[by_bin], obj_bin[by_bin], box[by_bin]
     speed, vspeed = speed[by_bin], vspeed[by_bin]
-    h_max = float(part.hmat.max())
-    v_max = float(part.vmat.max())
+    h_max_m = float(part.hmat.max())
+    v_max_m = float(part.vmat.max())
 
     # Losses of separation: boxes of each aircraft's path in each bin.
-    los_grow = 0.5 * h_max + _los_margin_m(h_max, part.speed_max, part.max_gap_s)
-    lo, hi = _boxes(box, los_grow, 0.5 * v_max + 1e-3)
+    los_grow = 0.5 * h_max_m + _los_margin_m(h_max_m, part.speed_max_mps, part.max_gap_s)
+    lo, hi = _boxes(box, los_grow, 0.5 * v_max_m + 1e-3)
     cand, cand_bin = _kernels.binned_pairs(obj_a, obj_bin, lo, hi, part.brute_force)
     win = np.stack([part.t0 + cand_bin * BIN_S, part.t0 + (cand_bin + 1) * BIN_S], axis=1)
     piece_pair, piece = _kernels.los_pieces(
@@ -376,12 +376,12 @@ def run_partition(part: Partition) -> PartitionResult:
     )  # fmt: skip
 
     # Alerts: the same boxes grown by where each aircraft can get within the lookahead.
-    d_max = h_max + 2.0 * part.speed_max * part.lookahead_s
-    tilt = arc_per_chord(d_max) * d_max / (2.0 * MIN_RADIUS_OF_CURVATURE_M)
+    d_max_m = h_max_m + 2.0 * part.speed_max_mps * part.lookahead_s
+    tilt = arc_per_chord(d_max_m) * d_max_m / (2.0 * MIN_RADIUS_OF_CURVATURE_M)
     alert_grow = (
-        los_grow + speed * part.lookahead_s * (1.0 + tilt) + 0.5 * normal_chord_bound_m(d_max)
+        los_grow + speed * part.lookahead_s * (1.0 + tilt) + 0.5 * normal_chord_bound_m(d_max_m)
     )
-    lo, hi = _boxes(box, alert_grow, 0.5 * v_max + 1e-3 + vspeed * part.lookahead_s)
+    lo, hi = _boxes(box, alert_grow, 0.5 * v_max_m + 1e-3 + vspeed * part.lookahead_s)
     acand, acand_bin = _kernels.binned_pairs(obj_a, obj_bin, lo, hi, part.brute_force)
     awin = np.stack([part.t0 + acand_bin * BIN_S, part.t0 + (acand_bin + 1) * BIN_S], axis=1)
     line_base, line_rate = _kernels.detector_lines(
@@ -402,7 +402,7 @@ def _partition(
     agreement: Agreement,
     frame: F64,
     t0: float,
-    speed_max: float,
+    speed_max_mps: float,
     bin_lo: int,
     bin_hi: int,
 ) -> Partition:
@@ -434,7 +434,7 @@ def _partition(
         t0=t0,
         bin_lo=bin_lo,
         bin_hi=bin_hi,
-        speed_max=speed_max,
+        speed_max_mps=speed_max_mps,
         lookahead_s=float(agreement.lookahead_s),
         step_s=float(options.step_s),
         max_gap_s=float(options.max_gap_s),
@@ -490,10 +490,10 @@ def replay(
     n_parts = max(1, min(n_parts, n_bins))
     bounds = np.linspace(0, n_bins, n_parts + 1).round().astype(np.int64)
     frame = frame_facing(prep.ru)
-    speed_max = _speed_max(prep)
+    speed_max_mps = _speed_max(prep)
     parts = [
         _partition(
-            prep, options, agreement, frame, t0, speed_max, int(bounds[k]), int(bounds[k + 1])
+            prep, options, agreement, frame, t0, speed_max_mps, int(bounds[k]), int(bounds[k + 1])
         )
         for k in range(n_parts)
         if bounds[k + 1] > bounds[k]
@@ -525,17 +525,17 @@ def _serial(parts: list[Partition]) -> Iterator[PartitionResult]:
         yield run_partition(part)
 
 
-def _los_margin_m(h_max: float, speed_max: float, max_gap_s: float) -> float:
+def _los_margin_m(h_max_m: float, speed_max_mps: float, max_gap_s: float) -> float:
     """How far a coordinate of the 3-D difference may exceed the horizontal distance.
 
     Interpolated positions lie on chords up to (speed * gap)^2 / (8 R) below
     the surface; the normal used within a window is tilted from the local one
     by at most the distance flown in a bin over R. See docs/replay.md.
     """
-    seg_m = speed_max * max_gap_s
+    seg_m = speed_max_mps * max_gap_s
     dip = seg_m * seg_m / (8.0 * MIN_RADIUS_OF_CURVATURE_M)
-    tilt = min(1.0, (2.0 * speed_max * BIN_S + 2.0 * h_max) / MIN_RADIUS_OF_CURVATURE_M)
-    return 2.0 * dip + tilt * 2.0 * h_max + normal_chord_bound_m(2.0 * h_max) + 1.0
+    tilt = min(1.0, (2.0 * speed_max_mps * BIN_S + 2.0 * h_max_m) / MIN_RADIUS_OF_CURVATURE_M)
+    return 2.0 * dip + tilt * 2.0 * h_max_m + normal_chord_bound_m(2.0 * h_max_m) + 1.0
 
 
 def _empty_pieces() -> tuple[I64, F64]:
