@@ -50,6 +50,10 @@ PresetOption = Annotated[
         help=f"Built-in agreement instead of a file: {', '.join(PRESETS)}.",
     ),
 ]
+MethodOption = Annotated[
+    str,
+    typer.Option("--method", help=f"Candidate search: {', '.join(engine.METHODS)} (same result)."),
+]
 
 
 def _fail(message: str) -> NoReturn:
@@ -88,12 +92,7 @@ def detect(
         float | None,
         typer.Option("--lookahead-s", help="Lookahead in seconds (overrides the agreement)."),
     ] = None,
-    method: Annotated[
-        str,
-        typer.Option(
-            "--method", help=f"Candidate search: {', '.join(engine.METHODS)} (same result)."
-        ),
-    ] = "grid",
+    method: MethodOption = "grid",
     detector: Annotated[
         str | None,
         typer.Option(
@@ -270,12 +269,7 @@ def replay(
         int | None,
         typer.Option("--workers", help="Run on a local dask cluster of this many processes."),
     ] = None,
-    method: Annotated[
-        str,
-        typer.Option(
-            "--method", help=f"Candidate search: {', '.join(engine.METHODS)} (same result)."
-        ),
-    ] = "grid",
+    method: MethodOption = "grid",
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Do not render report.html (the slowest part).")
     ] = False,

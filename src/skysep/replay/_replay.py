@@ -152,11 +152,16 @@ class ReplayResult:
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    ids: Obj
-    party: Obj
-    #: Aircraft index of each report.
-    aircraft: I64
+class Reports:
+    """Position reports in the kernels' layout, sorted by (aircraft, time), SI.
+
+    ``rt`` time (s since the epoch), ``rp`` ECEF surface position and ``ru``
+    geodetic up (n, 3), ``ralt`` altitude, ``rv`` reported ECEF velocity
+    (NaN where not reported), ``rvs`` reported vertical rate (NaN likewise);
+    ``linked[k]``: report k moves on to report k + 1; aircraft ``a`` owns
+    reports ``first[a]:last[a]``.
+    """
+
     rt: F64
     rp: F64
     ru: F64
@@ -166,6 +171,15 @@ class _Prepared:
     linked: npt.NDArray[np.bool_]
     first: I64
     last: I64
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    ids: Obj
+    party: Obj
+    #: Aircraft index of each report.
+    aircraft: I64
+    reports: Reports
     code: I64
     hmat: F64
     vmat: F64
@@ -259,15 +273,17 @@ def _prepare(tracks: Tracks, agreement: Agreement, options: ReplayOptions) -> _P
         ids=ids.astype(object),
         party=party,
         aircraft=inv_k,
-        rt=rt,
-        rp=rp,
-        ru=ru,
-        ralt=np.ascontiguousarray(tracks.alt_m[keep]),
-        rv=rv,
-        rvs=np.ascontiguousarray(tracks.vs_mps[keep]),
-        linked=linked,
-        first=first,
-        last=last,
+        reports=Reports(
+            rt=rt,
+            rp=rp,
+            ru=ru,
+            ralt=np.ascontiguousarray(tracks.alt_m[keep]),
+            rv=rv,
+            rvs=np.ascontiguousarray(tracks.vs_mps[keep]),
+            linked=linked,
+            first=first,
+            last=last,
+        ),
         code=code,
         hmat=hmat,
         vmat=vmat,
@@ -316,15 +332,7 @@ class Partition:
     Aircraft keep their global indices (``first``/``last`` are per aircraft).
     """
 
-    rt: F64
-    rp: F64
-    ru: F64
-    ralt: F64
-    rv: F64
-    rvs: F64
-    linked: npt.NDArray[np.bool_]
-    first: I64
-    last: I64
+    reports: Reports
     code: I64
     hmat: F64
     vmat: F64
@@ -351,10 +359,11 @@ class PartitionResult:
 
 def run_partition(part: Partition) -> PartitionResult:
     """The losses of separation and the detector's alerts in the bins a partition owns."""
-    rpr = np.ascontiguousarray(part.rp @ part.frame.T)
-    rvr = part.rv @ part.frame.T
+    r = part.reports
+    rpr = np.ascontiguousarray(r.rp @ part.frame.T)
+    rvr = r.rv @ part.frame.T
     objects = _kernels.bin_boxes(
-        part.rt, rpr, part.ralt, rvr, part.rvs, part.linked, part.first, part.last,
+        r.rt, rpr, r.ralt, rvr, r.rvs, r.linked, r.first, r.last,
         part.t0, BIN_S,
     )  # fmt: skip
     obj_a, obj_bin, box, speed, vspeed = objects
@@ -371,7 +380,7 @@ def run_partition(part: Partition) -> PartitionResult:
     cand, cand_bin = _kernels.binned_pairs(obj_a, obj_bin, lo, hi, part.brute_force)
     win = np.stack([part.t0 + cand_bin * BIN_S, part.t0 + (cand_bin + 1) * BIN_S], axis=1)
     piece_pair, piece = _kernels.los_pieces(
-        part.rt, part.rp, part.ru, part.ralt, part.linked, part.first, part.last,
+        r.rt, r.rp, r.ru, r.ralt, r.linked, r.first, r.last,
         cand, win, part.code, part.hmat, part.vmat,
     )  # fmt: skip
 
@@ -385,10 +394,16 @@ def run_partition(part: Partition) -> PartitionResult:
     acand, acand_bin = _kernels.binned_pairs(obj_a, obj_bin, lo, hi, part.brute_force)
     awin = np.stack([part.t0 + acand_bin * BIN_S, part.t0 + (acand_bin + 1) * BIN_S], axis=1)
     line_base, line_rate = _kernels.detector_lines(
-        part.rt, part.rp, part.ru, part.ralt, part.rv, part.rvs, part.linked
+        r.rt,
+        r.rp,
+        r.ru,
+        r.ralt,
+        r.rv,
+        r.rvs,
+        r.linked,
     )
     alert_pair, alert = _kernels.alert_samples(
-        part.rt, line_base, line_rate, part.linked, part.first, part.last,
+        r.rt, line_base, line_rate, r.linked, r.first, r.last,
         acand, awin, part.code, part.hmat, part.vmat, part.lookahead_s, part.step_s,
     )  # fmt: skip
     return PartitionResult(
@@ -410,23 +425,26 @@ def _partition(
     t_lo = t0 + bin_lo * BIN_S - overlap_s
     t_hi = t0 + bin_hi * BIN_S + overlap_s
     # An aircraft's reports are sorted by time, so those in the window are contiguous.
-    idx = np.flatnonzero((prep.rt >= t_lo) & (prep.rt <= t_hi))
-    counts = np.bincount(prep.aircraft[idx], minlength=prep.first.shape[0])
+    idx = np.flatnonzero((prep.reports.rt >= t_lo) & (prep.reports.rt <= t_hi))
+    counts = np.bincount(prep.aircraft[idx], minlength=prep.reports.first.shape[0])
     last = np.cumsum(counts)
     first = last - counts
-    linked = prep.linked[idx].copy()
+    linked = prep.reports.linked[idx].copy()
     ends = last[counts > 0] - 1
     linked[ends] = False  # the next report of the aircraft is outside the partition
+    r = prep.reports
     return Partition(
-        rt=prep.rt[idx],
-        rp=prep.rp[idx],
-        ru=prep.ru[idx],
-        ralt=prep.ralt[idx],
-        rv=prep.rv[idx],
-        rvs=prep.rvs[idx],
-        linked=linked,
-        first=first.astype(np.int64),
-        last=last.astype(np.int64),
+        reports=Reports(
+            rt=r.rt[idx],
+            rp=r.rp[idx],
+            ru=r.ru[idx],
+            ralt=r.ralt[idx],
+            rv=r.rv[idx],
+            rvs=r.rvs[idx],
+            linked=linked,
+            first=first.astype(np.int64),
+            last=last.astype(np.int64),
+        ),
         code=prep.code,
         hmat=prep.hmat,
         vmat=prep.vmat,
@@ -445,11 +463,13 @@ def _partition(
 def _speed_max(prep: _Prepared) -> float:
     """The highest speed any aircraft is seen or reported at (m/s)."""
     top = 0.0
-    if prep.linked.any():
-        k = np.flatnonzero(prep.linked)
-        step = np.linalg.norm(prep.rp[k + 1] - prep.rp[k], axis=1) / (prep.rt[k + 1] - prep.rt[k])
+    if prep.reports.linked.any():
+        k = np.flatnonzero(prep.reports.linked)
+        step = np.linalg.norm(prep.reports.rp[k + 1] - prep.reports.rp[k], axis=1) / (
+            prep.reports.rt[k + 1] - prep.reports.rt[k]
+        )
         top = float(step.max())
-    reported = np.linalg.norm(prep.rv, axis=1)
+    reported = np.linalg.norm(prep.reports.rv, axis=1)
     if (~np.isnan(reported)).any():
         top = max(top, float(np.nanmax(reported)))
     return top
@@ -481,15 +501,15 @@ def replay(
     options.validate()
     prep = _prepare(tracks, agreement, options)
     n_aircraft = prep.ids.shape[0]
-    if prep.rt.shape[0] == 0:
+    if prep.reports.rt.shape[0] == 0:
         return _result(prep, options, *_empty_pieces(), *_empty_alerts(), agreement, 0, 0, 0)
-    t_first, t_last = float(prep.rt.min()), float(prep.rt.max())
+    t_first, t_last = float(prep.reports.rt.min()), float(prep.reports.rt.max())
     t0 = math.floor(t_first / BIN_S) * BIN_S
     n_bins = math.floor((t_last - t0) / BIN_S) + 1
     n_parts = partitions if partitions is not None else min(16, max(1, n_bins // 30))
     n_parts = max(1, min(n_parts, n_bins))
     bounds = np.linspace(0, n_bins, n_parts + 1).round().astype(np.int64)
-    frame = frame_facing(prep.ru)
+    frame = frame_facing(prep.reports.ru)
     speed_max_mps = _speed_max(prep)
     parts = [
         _partition(
@@ -640,7 +660,7 @@ def _result(
     return ReplayResult(
         incidents=incidents,
         alerts=alerts,
-        n_reports=int(prep.rt.shape[0] + prep.duplicates + prep.spikes),
+        n_reports=int(prep.reports.rt.shape[0] + prep.duplicates + prep.spikes),
         n_aircraft=n_aircraft,
         duplicate_reports=prep.duplicates,
         altitude_spikes=prep.spikes,
