@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 # The virtual environment with SkySep and its development tools installed.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "SkySep needs Python 3.11+, found " + sys.version' 
-	@$(PYTHON) -m venv --help >/dev/null 2>&1 || { apt-get update && apt-get install -y python3-venv; }
+	@# Debian splits venv's pip bootstrap (ensurepip) into python3-venv.
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { apt-get update && apt-get install -y python3-venv; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
