@@ -14,7 +14,6 @@ from skysep import engine, units
 from skysep.agreement import DETECTORS, KEYS, PRESETS, Agreement, load_agreement, preset
 from skysep.errors import SkySepError
 from skysep.io import read_states, write_conflicts
-from skysep.io.daidalus import read_conf, run_encounter, wellclear_frame, write_alerts
 
 app = typer.Typer(
     name="skysep",
@@ -149,6 +148,7 @@ def detect(
 def _detect_well_clear(states: Path, configuration: str, out: Path, quiet: bool) -> None:
     """``skysep detect --detector well-clear``: DAIDALUS alerting over every pair."""
     from skysep import wellclear
+    from skysep.io.daidalus import read_conf, wellclear_frame
 
     if configuration in wellclear.PRESETS:
         config = wellclear.preset(configuration)
@@ -203,6 +203,8 @@ def daa(
     One row per (time, ownship, traffic aircraft); the first aircraft in the
     file is the ownship. See docs/wellclear.md for what is supported.
     """
+    from skysep.io.daidalus import run_encounter, write_alerts
+
     try:
         frame = run_encounter(encounter, config, hysteresis=not no_hysteresis)
         write_alerts(frame, out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Final, Literal
 
 import numpy as np
@@ -566,7 +567,10 @@ def _empty_alerts() -> tuple[I64, F64]:
     return np.empty((0, 2), dtype=np.int64), np.empty((0, 2))
 
 
-_TO_GEODETIC = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
+@cache
+def _to_geodetic() -> Transformer:
+    """ECEF to WGS84 longitude, latitude, height (made on first use: it costs start-up time)."""
+    return Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
 
 
 def _merge_pieces(piece_pair: I64, piece: F64, merge_gap_s: float) -> tuple[I64, F64]:
@@ -617,7 +621,7 @@ def _result(
         inc_pair, inc = inc_pair[order], inc[order]
     episodes = _episodes(alert_pair, alert, agreement, options.step_s)
     first_alert, level_at_start, ep_incident = _link(inc_pair, inc, episodes, options.step_s)
-    lon, lat, _ = _TO_GEODETIC.transform(inc[:, 5], inc[:, 6], inc[:, 7])
+    lon, lat, _ = _to_geodetic().transform(inc[:, 5], inc[:, 6], inc[:, 7])
     ids, party = prep.ids, prep.party
     a, b = inc_pair[:, 0], inc_pair[:, 1]
     incidents = Incidents(
