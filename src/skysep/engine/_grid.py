@@ -125,17 +125,17 @@ def scan_range(
 
 
 @nb.njit(cache=True, inline="always")
-def boxes_overlap(slo: np.ndarray, shi: np.ndarray, e: int, f: int) -> bool:
+def boxes_overlap(lo: np.ndarray, hi: np.ndarray, e: int, f: int) -> bool:
     """Whether boxes e and f overlap (closed boxes), without branches."""
     return bool(
-        (slo[e, 0] <= shi[f, 0])
-        & (slo[f, 0] <= shi[e, 0])
-        & (slo[e, 1] <= shi[f, 1])
-        & (slo[f, 1] <= shi[e, 1])
-        & (slo[e, 2] <= shi[f, 2])
-        & (slo[f, 2] <= shi[e, 2])
-        & (slo[e, 3] <= shi[f, 3])
-        & (slo[f, 3] <= shi[e, 3])
+        (lo[e, 0] <= hi[f, 0])
+        & (lo[f, 0] <= hi[e, 0])
+        & (lo[e, 1] <= hi[f, 1])
+        & (lo[f, 1] <= hi[e, 1])
+        & (lo[e, 2] <= hi[f, 2])
+        & (lo[f, 2] <= hi[e, 2])
+        & (lo[e, 3] <= hi[f, 3])
+        & (lo[f, 3] <= hi[e, 3])
     )
 
 

@@ -212,14 +212,6 @@ def brute_force_pairs(
     return out[:count]
 
 
-@nb.njit(cache=True, inline="always")
-def _boxes_overlap(lo: np.ndarray, hi: np.ndarray, i: int, j: int) -> bool:
-    for d in range(4):
-        if lo[i, d] > hi[j, d] or lo[j, d] > hi[i, d]:
-            return False
-    return True
-
-
 @nb.njit(cache=True)
 def _slice_boxes(
     posr: np.ndarray,
@@ -341,7 +333,7 @@ def grid_slice_pairs(
                 if not boxes_overlap(slo, shi, e_i, e):
                     continue
                 j = order[e]
-                if k > 0 and _boxes_overlap(prev_lo, prev_hi, i, j):
+                if k > 0 and boxes_overlap(prev_lo, prev_hi, i, j):
                     continue  # evaluated in an earlier slice
                 candidates += 1
                 p, q = (i, j) if i < j else (j, i)
