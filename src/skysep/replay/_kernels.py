@@ -93,6 +93,34 @@ def _first_report(rt: np.ndarray, lo: int, hi: int, t: float) -> int:
     return k if k > lo else lo
 
 
+@nb.njit(cache=True, inline="always")
+def _candidate(
+    m: int,
+    cand: np.ndarray,
+    win: np.ndarray,
+    code: np.ndarray,
+    hmat: np.ndarray,
+    vmat: np.ndarray,
+    rt: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+) -> tuple[int, int, float, float, float, float, int, int]:
+    """Candidate m: its aircraft, window, minima and each aircraft's first report in the window."""
+    a = cand[m, 0]
+    b = cand[m, 1]
+    w0 = win[m, 0]
+    return (
+        a,
+        b,
+        w0,
+        win[m, 1],
+        hmat[code[a], code[b]],
+        vmat[code[a], code[b]],
+        _first_report(rt, first[a], last[a], w0),
+        _first_report(rt, first[b], last[b], w0),
+    )
+
+
 @nb.njit(cache=True)
 def los_pieces(
     rt: np.ndarray,
@@ -120,14 +148,7 @@ def los_pieces(
     out = np.empty((64, 9))
     count = 0
     for m in range(cand.shape[0]):
-        a = cand[m, 0]
-        b = cand[m, 1]
-        w0 = win[m, 0]
-        w1 = win[m, 1]
-        h_m = hmat[code[a], code[b]]
-        v_m = vmat[code[a], code[b]]
-        ka = _first_report(rt, first[a], last[a], w0)
-        kb = _first_report(rt, first[b], last[b], w0)
+        a, b, w0, w1, h_m, v_m, ka, kb = _candidate(m, cand, win, code, hmat, vmat, rt, first, last)
         while ka < last[a] and kb < last[b]:
             sa, ea, va = _presence(rt, linked, ka, first[a])
             sb, eb, vb = _presence(rt, linked, kb, first[b])
@@ -304,14 +325,7 @@ def alert_samples(
     out = np.empty((64, 2))
     count = 0
     for m in range(cand.shape[0]):
-        a = cand[m, 0]
-        b = cand[m, 1]
-        w0 = win[m, 0]
-        w1 = win[m, 1]
-        h_m = hmat[code[a], code[b]]
-        v_m = vmat[code[a], code[b]]
-        ka = _first_report(rt, first[a], last[a], w0)
-        kb = _first_report(rt, first[b], last[b], w0)
+        a, b, w0, w1, h_m, v_m, ka, kb = _candidate(m, cand, win, code, hmat, vmat, rt, first, last)
         next_step = math.ceil(w0 / step_s)
         while ka < last[a] and kb < last[b]:
             sa, ea, va = _presence(rt, linked, ka, first[a])
