@@ -213,20 +213,24 @@ def _parse_clock(text: str) -> float:
     return value
 
 
+def _read_text(path: str | Path) -> tuple[str, str]:
+    """(the file's name for messages, its text), or DaidalusError saying why not."""
+    source = str(path)
+    try:
+        return source, Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DaidalusError(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DaidalusError(f"{source}: cannot be read: {exc}") from None
+
+
 def read_daa(path: str | Path) -> Encounter:
     """Read a DAIDALUS encounter file (``.daa``, or ``.xyz`` with local positions).
 
     Raises :class:`DaidalusError` naming the file, line and column of each
     problem and quoting the bad value.
     """
-    path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DaidalusError(f"{source}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DaidalusError(f"{source}: cannot be read: {exc}") from None
+    source, text = _read_text(path)
 
     header: list[str] = []
     header_line = 0
@@ -575,14 +579,7 @@ def read_conf(path: str | Path) -> DaidalusConfiguration:
     Raises :class:`DaidalusError` naming the file, line and key, quoting the
     value, for a malformed value and for anything SkySep does not support.
     """
-    path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DaidalusError(f"{source}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DaidalusError(f"{source}: cannot be read: {exc}") from None
+    source, text = _read_text(path)
     parameters = _parse_conf(source, text)
     reader = _Reader(source, parameters)
 
