@@ -42,18 +42,25 @@ class Key:
     required: bool = False
 
 
-def _length(stem: str, units_: Iterable[str], help_: str, scopes: tuple[Scope, ...]) -> list[Key]:
+def _length(
+    stem: str,
+    units_: Iterable[str],
+    help_: str,
+    scopes: tuple[Scope, ...],
+    default_m: float | None = None,
+) -> list[Key]:
+    """One key per unit of a length; ``default_m`` (SI) makes it optional."""
     unit_names = {"nm": "NM", "m": "m", "ft": "ft"}
     return [
         Key(
             name=f"{stem}_{u}",
             unit=unit_names[u],
-            default=None,
+            default=None if default_m is None else round(default_m / units.SUFFIX_TO_SI[u], 6),
             help=help_,
             field=f"{stem}_m",
             to_si=units.SUFFIX_TO_SI[u],
             scopes=scopes,
-            required=True,
+            required=default_m is None,
         )
         for u in units_
     ]
@@ -122,6 +129,35 @@ KEYS: Final[tuple[Key, ...]] = (
         "check_same_party",
         kind=bool,
     ),
+    *_length(
+        "disclosure_radius",
+        ("nm", "m"),
+        "Service: another party's aircraft is disclosed to a party only while it is within "
+        "this horizontal distance of one of the party's own aircraft (or in a conflict with one).",
+        ("agreement",),
+        default_m=20 * units.SUFFIX_TO_SI["nm"],
+    ),
+    Key(
+        "cycle_s",
+        "s",
+        1.0,
+        "Service: how often the live picture is run through the engine.",
+        "cycle_s",
+    ),
+    Key(
+        "stale_s",
+        "s",
+        15.0,
+        "Service: an aircraft with no report for this long is dropped from the live picture.",
+        "stale_s",
+    ),
+    Key(
+        "ack_deadline_s",
+        "s",
+        120.0,
+        "Hotline: a message that requires acknowledgement is escalated after this long.",
+        "ack_deadline_s",
+    ),
 )
 
 #: Keys of one ``[[parties]]`` table.
@@ -186,6 +222,13 @@ class Agreement:
     wellclear: str = "DO_365B_no_SUM"
     parties: tuple[Party, ...] = ()
     pairs: tuple[PairMinima, ...] = field(default=())
+    #: Service: need-to-know radius around a party's own aircraft.
+    disclosure_radius_m: float = 20 * 1852.0
+    #: Service: detection cycle and staleness of the latest report.
+    cycle_s: float = 1.0
+    stale_s: float = 15.0
+    #: Hotline: acknowledgement deadline.
+    ack_deadline_s: float = 120.0
 
     def minima_for(self, party_a: str | None, party_b: str | None) -> tuple[float, float]:
         """(horizontal_m, vertical_m) that apply between two parties' aircraft.
@@ -275,7 +318,10 @@ def from_mapping(data: Mapping[str, Any], source: str = "agreement") -> Agreemen
             continue
         value = data.get(key.name, key.default)
         if key.kind is float:
-            fields[key.field] = si.get(key.field, key.default)
+            if key.field in fields:
+                continue  # set by another unit of the same quantity
+            default = None if key.default is None else float(key.default) * key.to_si
+            fields[key.field] = si.get(key.field, default)
         elif key.kind is bool:
             if not isinstance(value, bool):
                 raise AgreementError(f"{source}: {key.name} must be true or false, got {value!r}")

@@ -7,7 +7,9 @@
     ├── TableError              a file or table with bad rows or columns
     │   ├── StatesError         ... of aircraft states (skysep detect)
     │   └── TracksError         ... of recorded position reports (skysep replay)
-    └── EngineError             engine input that breaks the engine's contract
+    ├── EngineError             engine input that breaks the engine's contract
+    ├── StorageError            a database that cannot be opened, migrated or written
+    └── ServiceError            a service request or setting that cannot be served
 
 Each message names what is wrong and where (file, line, column, key) and
 quotes the bad value; where there is a fixed set of valid choices, it lists
@@ -56,3 +58,15 @@ class StatesError(TableError):
 
 class TracksError(TableError):
     """Recorded position reports that cannot be used."""
+
+
+class StorageError(SkySepError):
+    """A database URL, schema or write that cannot be used (names the URL, never its password)."""
+
+
+class ServiceError(SkySepError):
+    """A request or setting the service refuses; ``status`` is the HTTP status it maps to."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
