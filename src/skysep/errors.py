@@ -9,7 +9,10 @@
     │   └── TracksError         ... of recorded position reports (skysep replay)
     ├── EngineError             engine input that breaks the engine's contract
     ├── StorageError            a database that cannot be opened, migrated or written
-    └── ServiceError            a service request or setting that cannot be served
+    ├── ServiceError            a service request or setting that cannot be served
+    ├── RecordError             the verifiable record: an entry, key or evidence
+    │                           bundle that cannot be made or read
+    └── HotlineError            a hotline message or language that cannot be used
 
 Each message names what is wrong and where (file, line, column, key) and
 quotes the bad value; where there is a fixed set of valid choices, it lists
@@ -70,3 +73,14 @@ class ServiceError(SkySepError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+class RecordError(SkySepError, ValueError):
+    """The verifiable record refused its input: an entry that cannot be encoded
+    canonically, a key file that is not an Ed25519 key, a bundle that cannot be
+    written. A bundle that reads but does not verify is not an error:
+    ``verify_bundle`` returns the first failure."""
+
+
+class HotlineError(SkySepError, ValueError):
+    """A hotline message that does not validate, or a language without a catalogue."""
