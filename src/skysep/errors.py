@@ -12,7 +12,9 @@
     ├── ServiceError            a service request or setting that cannot be served
     ├── RecordError             the verifiable record: an entry, key or evidence
     │                           bundle that cannot be made or read
-    └── HotlineError            a hotline message or language that cannot be used
+    ├── HotlineError            a hotline message or language that cannot be used
+    └── SimulateError           a traffic scenario that cannot be used (skysep simulate)
+        └── FeedError           reports the service refused, or could not be sent
 
 Each message names what is wrong and where (file, line, column, key) and
 quotes the bad value; where there is a fixed set of valid choices, it lists
@@ -84,3 +86,11 @@ class RecordError(SkySepError, ValueError):
 
 class HotlineError(SkySepError, ValueError):
     """A hotline message that does not validate, or a language without a catalogue."""
+
+
+class SimulateError(SkySepError, ValueError):
+    """A traffic scenario (file, text or option) the simulator cannot use."""
+
+
+class FeedError(SimulateError):
+    """Reports the service refused (HTTP 4xx) or that could not be sent (``simulate --to``)."""
