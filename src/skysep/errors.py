@@ -13,6 +13,9 @@
     ├── RecordError             the verifiable record: an entry, key or evidence
     │                           bundle that cannot be made or read
     ├── HotlineError            a hotline message or language that cannot be used
+    ├── OperationsError         an operation (4D volumes), or a change to one, that cannot be made
+    │   ├── InvalidOperationError   bad features, each named (skysep.operations)
+    │   └── TransitionError         a state change the state machine refuses (skysep.operations)
     └── SimulateError           a traffic scenario that cannot be used (skysep simulate)
         └── FeedError           reports the service refused, or could not be sent
 
@@ -86,6 +89,19 @@ class RecordError(SkySepError, ValueError):
 
 class HotlineError(SkySepError, ValueError):
     """A hotline message that does not validate, or a language without a catalogue."""
+
+
+class OperationsError(SkySepError, ValueError):
+    """An operation (4D volumes) that cannot be used, or a change to one that cannot be made.
+
+    ``problems`` holds one message per problem (all of them, not just the first);
+    ``str(error)`` lists them, each prefixed with ``source``.
+    """
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{source}: {p}" for p in self.problems))
 
 
 class SimulateError(SkySepError, ValueError):
