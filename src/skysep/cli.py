@@ -14,6 +14,7 @@ from skysep import engine, units
 from skysep.agreement import DETECTORS, KEYS, PRESETS, Agreement, load_agreement, preset
 from skysep.errors import SkySepError
 from skysep.io import read_states, write_conflicts
+from skysep.operations.cli import ops_app
 
 app = typer.Typer(
     name="skysep",
@@ -27,6 +28,7 @@ agreement_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(agreement_app, name="agreement")
+app.add_typer(ops_app, name="ops")
 
 out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
