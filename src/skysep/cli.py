@@ -15,6 +15,7 @@ from skysep.agreement import DETECTORS, KEYS, PRESETS, Agreement, load_agreement
 from skysep.errors import SkySepError
 from skysep.io import read_states, write_conflicts
 from skysep.operations.cli import ops_app
+from skysep.simulate.cli import simulate_command
 
 app = typer.Typer(
     name="skysep",
@@ -28,6 +29,7 @@ agreement_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(agreement_app, name="agreement")
+app.command("simulate")(simulate_command)
 app.add_typer(ops_app, name="ops")
 
 out_console = Console(highlight=False)
