@@ -15,6 +15,8 @@ from skysep.agreement import DETECTORS, KEYS, PRESETS, Agreement, load_agreement
 from skysep.errors import SkySepError
 from skysep.io import read_states, write_conflicts
 from skysep.operations.cli import ops_app
+from skysep.record.cli import evidence_app
+from skysep.service.cli import admin_app, party_app, serve
 from skysep.simulate.cli import simulate_command
 
 app = typer.Typer(
@@ -30,7 +32,11 @@ agreement_app = typer.Typer(
 )
 app.add_typer(agreement_app, name="agreement")
 app.command("simulate")(simulate_command)
+app.add_typer(evidence_app, name="evidence")
 app.add_typer(ops_app, name="ops")
+app.command("serve")(serve)
+app.add_typer(party_app, name="party")
+app.add_typer(admin_app, name="admin")
 
 out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -1,0 +1,524 @@
+"""The live picture: latest states, detection cycles, alert events, incidents, need-to-know.
+
+Pure logic, no I/O and no clock reads: the runner hands in reports and the
+cycle time, and stores and delivers what comes out. Two objects:
+
+* :class:`LivePicture` keeps the latest report of every aircraft (a party's
+  aircraft are keyed ``(party, aircraft)``, so two parties may use the same
+  callsign without touching each other's tracks) and makes a snapshot at
+  the cycle time: stale aircraft dropped, the others moved along their
+  ground track on the WGS84 ellipsoid to the cycle time.
+* :class:`Detector` runs the engine on each snapshot, compares the conflicts
+  with the previous cycle's and turns the differences into alert events
+  (``new``, ``level``, ``resolved``); follows losses of separation into
+  incidents; and works out which aircraft each party may see.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from skysep.agreement import Agreement
+from skysep.engine import LEVELS, Conflicts, States, detect
+from skysep.service import _geodesy
+from skysep.storage import Report
+
+F64 = npt.NDArray[np.float64]
+Obj = npt.NDArray[np.object_]
+
+#: Alert events, as stored and delivered.
+EVENTS: Final[tuple[str, ...]] = ("new", "level", "resolved")
+#: An incident's track segment: from this long before its start ...
+TRACK_BEFORE_S: Final = 120.0
+#: ... to this long after its end.
+TRACK_AFTER_S: Final = 60.0
+#: Reports of one aircraft closer than this in time do not give it a velocity.
+MIN_DERIVE_DT_S: Final = 0.5
+#: Separator between party and aircraft in the engine's aircraft ids (party ids cannot hold it).
+KEY_SEP: Final = "/"
+
+
+def aircraft_key(party_id: str, aircraft: str) -> str:
+    return f"{party_id}{KEY_SEP}{aircraft}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    party_id, aircraft = key.split(KEY_SEP, 1)
+    return party_id, aircraft
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every live aircraft at one time (SI), as the engine sees it."""
+
+    time: float
+    party: Obj
+    aircraft: Obj
+    #: ``party/aircraft``: unique, and sorts pairs the way alerts and incidents are keyed.
+    key: Obj
+    report_time: F64
+    received_at: F64
+    lat_deg: F64
+    lon_deg: F64
+    alt_m: F64
+    gs_mps: F64
+    track_deg: F64
+    vs_mps: F64
+
+    def __len__(self) -> int:
+        return int(self.key.shape[0])
+
+    def states(self) -> States:
+        return States(
+            aircraft=self.key,
+            lat_deg=self.lat_deg,
+            lon_deg=self.lon_deg,
+            alt_m=self.alt_m,
+            gs_mps=self.gs_mps,
+            track_deg=self.track_deg,
+            vs_mps=self.vs_mps,
+            party=self.party,
+        )
+
+    def state(self, i: int) -> dict[str, Any]:
+        """Aircraft ``i`` as a plain mapping (SI, times as epoch seconds)."""
+        return {
+            "party": str(self.party[i]),
+            "aircraft": str(self.aircraft[i]),
+            "time": self.time,
+            "report_time": float(self.report_time[i]),
+            "lat_deg": float(self.lat_deg[i]),
+            "lon_deg": float(self.lon_deg[i]),
+            "alt_m": float(self.alt_m[i]),
+            "gs_mps": float(self.gs_mps[i]),
+            "track_deg": float(self.track_deg[i]),
+            "vs_mps": float(self.vs_mps[i]),
+        }
+
+
+@dataclass
+class _Latest:
+    report: Report
+    gs_mps: float
+    track_deg: float
+    vs_mps: float
+
+
+class LivePicture:
+    """The latest report of every aircraft, and snapshots of them at a given time."""
+
+    def __init__(self, stale_s: float) -> None:
+        self.stale_s = stale_s
+        self._latest: dict[tuple[str, str], _Latest] = {}
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+    def update(self, reports: Iterable[Report]) -> None:
+        """Take reports in; an older report than the one held for an aircraft is ignored.
+
+        A missing ground speed, track or vertical rate is derived from the
+        aircraft's previous report (zero when there is none close enough).
+        """
+        for r in reports:
+            key = (r.party_id, r.aircraft)
+            held = self._latest.get(key)
+            if held is not None and r.time < held.report.time:
+                continue
+            self._latest[key] = _with_velocity(r, held)
+
+    def snapshot(self, now: float) -> Snapshot:
+        """Every aircraft reported within ``stale_s`` of ``now``, moved to ``now``.
+
+        Stale aircraft are forgotten. Positions move along the reported
+        ground track on the WGS84 ellipsoid (a geodesic), altitudes with the
+        vertical rate; a report newer than ``now`` is moved back.
+        """
+        horizon = now - self.stale_s
+        for key in [k for k, v in self._latest.items() if v.report.time < horizon]:
+            del self._latest[key]
+        held = list(self._latest.values())
+        n = len(held)
+        party = np.array([h.report.party_id for h in held], dtype=object)
+        aircraft = np.array([h.report.aircraft for h in held], dtype=object)
+        keys = np.array(
+            [aircraft_key(h.report.party_id, h.report.aircraft) for h in held], dtype=object
+        )
+        report_time = np.fromiter((h.report.time for h in held), float, n)
+        received = np.fromiter((h.report.received_at for h in held), float, n)
+        lat = np.fromiter((h.report.lat_deg for h in held), float, n)
+        lon = np.fromiter((h.report.lon_deg for h in held), float, n)
+        alt = np.fromiter((h.report.alt_m for h in held), float, n)
+        gs = np.fromiter((h.gs_mps for h in held), float, n)
+        trk = np.fromiter((h.track_deg for h in held), float, n)
+        vs = np.fromiter((h.vs_mps for h in held), float, n)
+        dt = now - report_time
+        lat, lon = _move(lat, lon, trk, gs * dt)
+        alt = np.clip(alt + vs * dt, -2_000.0, 100_000.0)
+        return Snapshot(
+            now, party, aircraft, keys, report_time, received, lat, lon, alt, gs, trk, vs
+        )
+
+
+def _with_velocity(r: Report, held: _Latest | None) -> _Latest:
+    gs, trk, vs = r.gs_mps, r.track_deg, r.vs_mps
+    prev = held.report if held is not None else None
+    usable = prev is not None and r.time - prev.time >= MIN_DERIVE_DT_S
+    if gs is None or trk is None:
+        if usable and prev is not None:
+            azimuth_deg, distance_m = _geodesy.inverse(
+                prev.lat_deg, prev.lon_deg, r.lat_deg, r.lon_deg
+            )
+            dt = r.time - prev.time
+            gs = distance_m / dt if gs is None else gs
+            trk = azimuth_deg % 360.0 if trk is None else trk
+        else:
+            gs = 0.0 if gs is None else gs
+            trk = 0.0 if trk is None else trk
+    if vs is None:
+        vs = (r.alt_m - prev.alt_m) / (r.time - prev.time) if usable and prev is not None else 0.0
+    return _Latest(r, float(gs), float(trk) % 360.0, float(vs))
+
+
+def _move(lat: F64, lon: F64, track_deg: F64, distance_m: F64) -> tuple[F64, F64]:
+    if lat.shape[0] == 0:
+        return lat, lon
+    moving = distance_m != 0.0
+    if not moving.any():
+        return lat, lon
+    lat = lat.copy()
+    lon = lon.copy()
+    lat[moving], lon[moving] = _geodesy.forward(
+        lat[moving], lon[moving], track_deg[moving], distance_m[moving]
+    )
+    return lat, lon
+
+
+# -- detection --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Active:
+    """A pair in conflict at the last cycle."""
+
+    level: str
+    #: When the current alert episode of the pair began.
+    first_alert: float
+    t_in_s: float
+    t_out_s: float
+
+
+@dataclass
+class _OpenIncident:
+    incident_id: int | None
+    row: dict[str, Any]
+    last_in_los: float
+    t_out_s: float
+
+
+@dataclass
+class CycleResult:
+    """What one cycle produced (all SI, epoch seconds)."""
+
+    time: float
+    snapshot: Snapshot
+    conflicts: Conflicts
+    #: Alert events to store and deliver (columns of the ``alerts`` table).
+    events: list[dict[str, Any]] = field(default_factory=list)
+    #: Incidents that began this cycle (rows of the ``incidents`` table, without an id yet).
+    opened: list[dict[str, Any]] = field(default_factory=list)
+    #: (incident id, changed values) for incidents that went on or ended this cycle.
+    changed: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    #: For each party, the indices into ``snapshot`` of the aircraft it may see.
+    visible: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+
+
+class Detector:
+    """Cycle after cycle: conflicts, alert events, incidents and need-to-know."""
+
+    def __init__(self, agreement: Agreement, threads: int | None = None) -> None:
+        self.agreement = agreement
+        self.threads = threads
+        self._active: dict[tuple[str, str], _Active] = {}
+        self._incidents: dict[tuple[str, str], _OpenIncident] = {}
+        self._last_time = -math.inf
+        self._disclosure = replace(
+            agreement,
+            horizontal_m=agreement.disclosure_radius_m,
+            vertical_m=1.0e6,
+            lookahead_s=1.0e-3,
+            check_same_party=False,
+            pairs=(),
+            detector="cylinder",
+        )
+
+    # -- restoring after a restart --
+
+    def restore(
+        self, active_alerts: Sequence[dict[str, Any]], open_incidents: Sequence[dict[str, Any]]
+    ) -> None:
+        """Resume from stored state: the last event of each live pair, and open incidents."""
+        for row in active_alerts:
+            pair = (
+                aircraft_key(row["party_a"], row["aircraft_a"]),
+                aircraft_key(row["party_b"], row["aircraft_b"]),
+            )
+            first = float(row.get("detail", {}).get("first_alert", row["time"]))
+            self._active[pair] = _Active(
+                row["level"], first, row["t_in_s"] or 0.0, row["t_out_s"] or 0.0
+            )
+        for row in open_incidents:
+            pair = (
+                aircraft_key(row["party_a"], row["aircraft_a"]),
+                aircraft_key(row["party_b"], row["aircraft_b"]),
+            )
+            values = {k: v for k, v in row.items() if k != "id"}
+            self._incidents[pair] = _OpenIncident(
+                int(row["id"]), values, float(row["time_of_min"]), math.inf
+            )
+
+    def attach_incident_ids(self, result: CycleResult, ids: Sequence[int]) -> None:
+        """Give the incidents opened by ``result`` the ids storage assigned them."""
+        for row, incident_id in zip(result.opened, ids, strict=True):
+            pair = (
+                aircraft_key(row["party_a"], row["aircraft_a"]),
+                aircraft_key(row["party_b"], row["aircraft_b"]),
+            )
+            self._incidents[pair].incident_id = incident_id
+
+    # -- one cycle --
+
+    def cycle(self, snapshot: Snapshot) -> CycleResult:
+        now = snapshot.time
+        states = snapshot.states()
+        conflicts = detect(states, self.agreement, threads=self.threads)
+        result = CycleResult(now, snapshot, conflicts)
+        current: dict[tuple[str, str], int] = {}
+        key = snapshot.key
+        for k in range(len(conflicts)):
+            current[(str(key[conflicts.index_a[k]]), str(key[conflicts.index_b[k]]))] = k
+
+        #: Where the previous cycle predicted each pair's loss to begin (epoch seconds).
+        predicted_start: dict[tuple[str, str], float] = {}
+        for pair, k in current.items():
+            level = LEVELS[int(conflicts.level_code[k])]
+            held = self._active.get(pair)
+            if held is not None and math.isfinite(self._last_time):
+                predicted_start[pair] = self._last_time + held.t_in_s
+            if held is None:
+                self._active[pair] = _Active(
+                    level, now, float(conflicts.t_in_s[k]), float(conflicts.t_out_s[k])
+                )
+                result.events.append(self._event("new", None, snapshot, conflicts, k, now))
+            else:
+                if level != held.level:
+                    result.events.append(
+                        self._event("level", held.level, snapshot, conflicts, k, held.first_alert)
+                    )
+                    held.level = level
+                held.t_in_s = float(conflicts.t_in_s[k])
+                held.t_out_s = float(conflicts.t_out_s[k])
+        for pair in [p for p in self._active if p not in current]:
+            held = self._active.pop(pair)
+            result.events.append(self._resolved(pair, held, snapshot))
+
+        self._follow_incidents(result, current, predicted_start)
+        self._last_time = now
+        result.visible = self._visible(snapshot, conflicts)
+        return result
+
+    def _event(
+        self,
+        name: str,
+        previous: str | None,
+        s: Snapshot,
+        c: Conflicts,
+        k: int,
+        first_alert: float,
+    ) -> dict[str, Any]:
+        i, j = int(c.index_a[k]), int(c.index_b[k])
+        t_cpa = float(c.t_cpa_s[k])
+        lat_i, lon_i = _move(
+            s.lat_deg[i : i + 1],
+            s.lon_deg[i : i + 1],
+            s.track_deg[i : i + 1],
+            s.gs_mps[i : i + 1] * t_cpa,
+        )
+        lat_j, lon_j = _move(
+            s.lat_deg[j : j + 1],
+            s.lon_deg[j : j + 1],
+            s.track_deg[j : j + 1],
+            s.gs_mps[j : j + 1] * t_cpa,
+        )
+        mid_lat, mid_lon = _geodesy.midpoint(
+            float(lat_i[0]), float(lon_i[0]), float(lat_j[0]), float(lon_j[0])
+        )
+        alt_i = float(s.alt_m[i] + s.vs_mps[i] * t_cpa)
+        alt_j = float(s.alt_m[j] + s.vs_mps[j] * t_cpa)
+        return {
+            "time": s.time,
+            "event": name,
+            "level": LEVELS[int(c.level_code[k])],
+            "previous_level": previous,
+            "party_a": str(s.party[i]),
+            "aircraft_a": str(s.aircraft[i]),
+            "party_b": str(s.party[j]),
+            "aircraft_b": str(s.aircraft[j]),
+            "t_in_s": float(c.t_in_s[k]),
+            "t_out_s": _finite(float(c.t_out_s[k])),
+            "t_cpa_s": t_cpa,
+            "h_cpa_m": float(c.h_cpa_m[k]),
+            "v_cpa_m": float(c.v_cpa_m[k]),
+            "h_now_m": float(c.h_now_m[k]),
+            "v_now_m": float(c.v_now_m[k]),
+            "horizontal_m": float(c.horizontal_m[k]),
+            "vertical_m": float(c.vertical_m[k]),
+            "detail": {
+                "a": s.state(i),
+                "b": s.state(j),
+                "cpa": {
+                    "time": s.time + t_cpa,
+                    "lat_deg": mid_lat,
+                    "lon_deg": mid_lon,
+                    "alt_m": 0.5 * (alt_i + alt_j),
+                },
+                "first_alert": first_alert,
+            },
+            "report_received_at": float(max(s.received_at[i], s.received_at[j])),
+        }
+
+    def _resolved(self, pair: tuple[str, str], held: _Active, s: Snapshot) -> dict[str, Any]:
+        party_a, aircraft_a = split_key(pair[0])
+        party_b, aircraft_b = split_key(pair[1])
+        where = {str(k): n for n, k in enumerate(s.key) if str(k) in pair}
+        detail: dict[str, Any] = {"first_alert": held.first_alert}
+        for side, k in (("a", pair[0]), ("b", pair[1])):
+            detail[side] = s.state(where[k]) if k in where else None
+        received = [float(s.received_at[n]) for n in where.values()]
+        return {
+            "time": s.time,
+            "event": "resolved",
+            "level": held.level,
+            "previous_level": held.level,
+            "party_a": party_a,
+            "aircraft_a": aircraft_a,
+            "party_b": party_b,
+            "aircraft_b": aircraft_b,
+            "t_in_s": None,
+            "t_out_s": None,
+            "t_cpa_s": None,
+            "h_cpa_m": None,
+            "v_cpa_m": None,
+            "h_now_m": None,
+            "v_now_m": None,
+            "horizontal_m": 0.0,
+            "vertical_m": 0.0,
+            "detail": detail,
+            "report_received_at": max(received) if received else None,
+        }
+
+    def _follow_incidents(
+        self,
+        result: CycleResult,
+        current: dict[tuple[str, str], int],
+        predicted_start: dict[tuple[str, str], float],
+    ) -> None:
+        """Open, extend and close losses of separation (LoS now: t_in = 0).
+
+        A loss begins between the previous cycle and this one: at the start
+        the previous cycle predicted when that falls in between, else now.
+        It ends at the end the last cycle in it predicted, or now if sooner.
+        """
+        c, s, now = result.conflicts, result.snapshot, result.time
+        in_los = {pair: k for pair, k in current.items() if c.t_in_s[k] <= 0.0}
+        for pair, k in in_los.items():
+            i, j = int(c.index_a[k]), int(c.index_b[k])
+            h_now, v_now = float(c.h_now_m[k]), float(c.v_now_m[k])
+            held = self._incidents.get(pair)
+            if held is None:
+                active = self._active[pair]
+                start = now
+                if pair in predicted_start:
+                    start = min(now, max(self._last_time, predicted_start[pair]))
+                row = {
+                    "status": "open",
+                    "party_a": str(s.party[i]),
+                    "aircraft_a": str(s.aircraft[i]),
+                    "party_b": str(s.party[j]),
+                    "aircraft_b": str(s.aircraft[j]),
+                    "start": start,
+                    "end": None,
+                    "duration_s": None,
+                    "horizontal_m": float(c.horizontal_m[k]),
+                    "vertical_m": float(c.vertical_m[k]),
+                    "first_alert": active.first_alert if active.first_alert < start else None,
+                    "lead_time_s": start - active.first_alert
+                    if active.first_alert < start
+                    else None,
+                    "level_at_start": LEVELS[int(c.level_code[k])],
+                    **_closest(s, i, j, h_now, v_now, now),
+                }
+                self._incidents[pair] = _OpenIncident(None, row, now, float(c.t_out_s[k]))
+                result.opened.append(row)
+                continue
+            held.last_in_los = now
+            held.t_out_s = float(c.t_out_s[k])
+            if h_now < held.row["min_h_m"]:
+                values = _closest(s, i, j, h_now, v_now, now)
+                held.row.update(values)
+                if held.incident_id is not None:
+                    result.changed.append((held.incident_id, values))
+        for pair in [p for p in self._incidents if p not in in_los]:
+            held = self._incidents.pop(pair)
+            # The loss ended between the last cycle in it and now: at its predicted end if sooner.
+            end = min(now, held.last_in_los + held.t_out_s)
+            values = {
+                "status": "closed",
+                "end": end,
+                "duration_s": end - float(held.row["start"]),
+            }
+            held.row.update(values)
+            if held.incident_id is not None:
+                result.changed.append((held.incident_id, values))
+
+    def _visible(self, s: Snapshot, c: Conflicts) -> dict[str, npt.NDArray[np.int64]]:
+        """Own aircraft, others within the disclosure radius of one, others in conflict with one."""
+        near = detect(s.states(), self._disclosure, threads=self.threads)
+        pa, pb = s.party[near.index_a], s.party[near.index_b]
+        ca, cb = s.party[c.index_a], s.party[c.index_b]
+        visible: dict[str, npt.NDArray[np.int64]] = {}
+        for party in sorted(set(s.party.tolist())):
+            own = np.flatnonzero(s.party == party)
+            seen = [
+                own,
+                near.index_b[(pa == party) & (pb != party)],
+                near.index_a[(pb == party) & (pa != party)],
+                c.index_b[(ca == party) & (cb != party)],
+                c.index_a[(cb == party) & (ca != party)],
+            ]
+            visible[party] = np.unique(np.concatenate(seen)).astype(np.int64)
+        return visible
+
+
+def _closest(s: Snapshot, i: int, j: int, h_m: float, v_m: float, now: float) -> dict[str, Any]:
+    lat, lon = _geodesy.midpoint(
+        float(s.lat_deg[i]), float(s.lon_deg[i]), float(s.lat_deg[j]), float(s.lon_deg[j])
+    )
+    return {
+        "min_h_m": h_m,
+        "min_v_m": v_m,
+        "time_of_min": now,
+        "lat_deg": lat,
+        "lon_deg": lon,
+        "alt_m": 0.5 * float(s.alt_m[i] + s.alt_m[j]),
+    }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

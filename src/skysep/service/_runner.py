@@ -1,0 +1,330 @@
+"""The live service: ingest into storage and the live picture, the detection cycle, delivery.
+
+Order of things, so that nothing accepted is lost on a crash or restart:
+
+1. a report batch is committed to storage, then enters the live picture,
+   then its 2xx is sent;
+2. each cycle's alert events and incidents are committed, then delivered;
+3. at start-up the live picture is rebuilt from the latest stored report of
+   each aircraft, the open alert pairs from the latest stored event of each
+   pair, and open incidents from storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from skysep import units
+from skysep.agreement import Agreement
+from skysep.service._hub import Hub
+from skysep.service._live import (
+    TRACK_AFTER_S,
+    TRACK_BEFORE_S,
+    CycleResult,
+    Detector,
+    LivePicture,
+    Snapshot,
+)
+from skysep.service._models import (
+    AircraftState,
+    AlertOut,
+    ClosestPoint,
+    IncidentOut,
+    ReportIn,
+    Traffic,
+    iso,
+)
+from skysep.storage import Report, Store
+
+log = logging.getLogger("skysep.service")
+
+#: Cycles between two INFO log lines about the cycle (the others log at DEBUG).
+CYCLE_LOG_EVERY: Final = 60
+
+
+@dataclass
+class CycleStats:
+    time: float
+    duration_ms: float
+    aircraft: int
+    conflicts: int
+    events: int
+
+
+class LiveService:
+    """Everything live: the picture, the detector, the hub; storage behind it."""
+
+    def __init__(
+        self,
+        store: Store,
+        agreement: Agreement,
+        *,
+        clock: Callable[[], float] = time.time,
+        threads: int | None = None,
+    ) -> None:
+        self.store = store
+        self.agreement = agreement
+        self.clock = clock
+        self.picture = LivePicture(agreement.stale_s)
+        self.detector = Detector(agreement, threads=threads)
+        self.hub = Hub()
+        self.last: CycleResult | None = None
+        self.last_stats: CycleStats | None = None
+        self._pending_tracks: dict[int, dict[str, Any]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._cycles = 0
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start(self, *, loop: bool = True) -> None:
+        await asyncio.to_thread(self._warm_up)
+        await asyncio.to_thread(self._restore)
+        if loop:
+            self._task = asyncio.create_task(self._loop(), name="skysep-cycle")
+
+    def _warm_up(self) -> None:
+        """Load the engine's compiled kernels now rather than in the first cycle."""
+        picture = LivePicture(self.agreement.stale_s)
+        picture.update(
+            [
+                Report("warm-up", "a", 0.0, 0.0, 0.0, 0.0, 10_000.0, 200.0, 90.0, 0.0),
+                Report("warm-up", "b", 0.0, 0.0, 0.0, 0.1, 10_000.0, 200.0, 270.0, 0.0),
+            ]
+        )
+        Detector(self.agreement, threads=self.detector.threads).cycle(picture.snapshot(1.0))
+
+    def _restore(self) -> None:
+        now = self.clock()
+        latest = self.store.latest_reports(now - self.agreement.stale_s)
+        self.picture.update(latest)
+        active = self.store.active_alerts()
+        open_incidents = self.store.incidents_with_status("open")
+        self.detector.restore(active, open_incidents)
+        for row in self.store.incidents_with_status("closed"):
+            self._pending_tracks[int(row["id"])] = row
+        log.info(
+            "restored",
+            extra={
+                "aircraft": len(latest),
+                "active_alerts": len(active),
+                "open_incidents": len(open_incidents),
+                "incidents_pending_tracks": len(self._pending_tracks),
+            },
+        )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self.hub.close()
+
+    async def _loop(self) -> None:
+        cycle_s = self.agreement.cycle_s
+        next_tick = math.ceil(self.clock() / cycle_s) * cycle_s
+        while True:
+            await asyncio.sleep(max(0.0, next_tick - self.clock()))
+            try:
+                await self.run_cycle()
+            except Exception:  # a cycle that fails is logged; the next one runs
+                log.exception("cycle failed")
+            next_tick += cycle_s
+            behind = self.clock() - next_tick
+            if behind > cycle_s:  # skip ticks we cannot catch up with
+                next_tick += math.ceil(behind / cycle_s) * cycle_s
+
+    # -- ingest ----------------------------------------------------------------------------
+
+    async def ingest(self, party_id: str, reports: Sequence[ReportIn]) -> int:
+        """Store a validated batch (committed before this returns), then take it live."""
+        received = self.clock()
+        rows = [
+            Report(
+                party_id=party_id,
+                aircraft=r.aircraft,
+                time=r.time_s,
+                received_at=received,
+                lat_deg=r.lat,
+                lon_deg=r.lon,
+                alt_m=r.alt_si,
+                gs_mps=None if r.gs_kt is None else float(units.kt_to_mps(r.gs_kt)),
+                track_deg=r.track_deg,
+                vs_mps=None if r.vs_fpm is None else float(units.fpm_to_mps(r.vs_fpm)),
+            )
+            for r in reports
+        ]
+        await asyncio.to_thread(self.store.insert_reports, rows)
+        self.picture.update(rows)
+        return len(rows)
+
+    # -- one cycle -------------------------------------------------------------------------
+
+    async def run_cycle(self, now: float | None = None) -> CycleResult:
+        """Snapshot, detect, store, deliver. ``now`` defaults to the clock."""
+        started = time.perf_counter()
+        now = self.clock() if now is None else now
+        snapshot = self.picture.snapshot(now)
+        result = await asyncio.to_thread(self._detect_and_store, snapshot)
+        self.last = result
+        self._deliver(result)
+        self._cycles += 1
+        stats = CycleStats(
+            now,
+            (time.perf_counter() - started) * 1000.0,
+            len(snapshot),
+            len(result.conflicts),
+            len(result.events),
+        )
+        self.last_stats = stats
+        log.log(
+            logging.INFO if self._cycles % CYCLE_LOG_EVERY == 1 else logging.DEBUG,
+            "cycle",
+            extra={
+                "aircraft": stats.aircraft,
+                "conflicts": stats.conflicts,
+                "events": stats.events,
+                "incidents_opened": len(result.opened),
+                "cycle_ms": round(stats.duration_ms, 1),
+            },
+        )
+        return result
+
+    def _detect_and_store(self, snapshot: Snapshot) -> CycleResult:
+        result = self.detector.cycle(snapshot)
+        ids = self.store.insert_alerts(result.events)
+        for event, alert_id in zip(result.events, ids, strict=True):
+            event["id"] = alert_id
+        incident_ids = [self.store.insert_incident(row) for row in result.opened]
+        self.detector.attach_incident_ids(result, incident_ids)
+        for incident_id, values in result.changed:
+            self.store.update_incident(incident_id, values)
+            if values.get("status") == "closed":
+                row = self.store.incident(incident_id)
+                if row is not None:
+                    self._pending_tracks[incident_id] = row
+        self._record_tracks(snapshot.time)
+        return result
+
+    def _record_tracks(self, now: float) -> None:
+        """Copy both aircraft's reports into incidents that ended a minute ago or more."""
+        for incident_id, row in list(self._pending_tracks.items()):
+            end = float(row["end"])
+            if now < end + TRACK_AFTER_S:
+                continue
+            t0, t1 = float(row["start"]) - TRACK_BEFORE_S, end + TRACK_AFTER_S
+            segment = [
+                *self.store.reports_between(row["party_a"], row["aircraft_a"], t0, t1),
+                *self.store.reports_between(row["party_b"], row["aircraft_b"], t0, t1),
+            ]
+            self.store.record_incident_tracks(incident_id, segment)
+            del self._pending_tracks[incident_id]
+            log.info("incident recorded", extra={"incident": incident_id, "points": len(segment)})
+
+    def _deliver(self, result: CycleResult) -> None:
+        for event in result.events:
+            for party in {event["party_a"], event["party_b"]}:
+                view = alert_view(event, party)
+                self.hub.publish(party, {"type": "alert", "alert": view.model_dump(mode="json")})
+        for party in self.hub.parties_wanting_traffic():
+            traffic = self.traffic_for(party)
+            self.hub.publish(
+                party, {"type": "traffic", **traffic.model_dump(mode="json")}, traffic=True
+            )
+
+    # -- views -----------------------------------------------------------------------------
+
+    def traffic_for(self, party_id: str) -> Traffic:
+        """The party's own aircraft and what is disclosed to it, at the last cycle."""
+        result = self.last
+        if result is None:
+            return Traffic(time=None, aircraft=[])
+        visible = result.visible.get(party_id, np.zeros(0, dtype=np.int64))
+        snap = result.snapshot
+        return Traffic(
+            time=iso(result.time),
+            aircraft=[AircraftState.from_state(snap.state(int(i))) for i in visible],
+        )
+
+    def aircraft_count(self) -> int:
+        return len(self.picture)
+
+
+def alert_view(row: dict[str, Any], party_id: str) -> AlertOut:
+    """An alert event as ``party_id`` sees it: its own aircraft first, the other second."""
+    own_side, other_side = ("a", "b") if row["party_a"] == party_id else ("b", "a")
+    detail = row.get("detail") or {}
+    cpa = detail.get("cpa") or {}
+
+    def state(side: str) -> AircraftState | None:
+        s = detail.get(side)
+        return None if s is None else AircraftState.from_state(s)
+
+    def nm(m: float | None) -> float | None:
+        return None if m is None else float(units.m_to_nm(m))
+
+    def ft(m: float | None) -> float | None:
+        return None if m is None else float(units.m_to_ft(m))
+
+    return AlertOut(
+        id=int(row["id"]),
+        time=iso(row["time"]),
+        event=row["event"],
+        level=row["level"],
+        previous_level=row.get("previous_level"),
+        own_aircraft=row[f"aircraft_{own_side}"],
+        own_party=row[f"party_{own_side}"],
+        other_aircraft=row[f"aircraft_{other_side}"],
+        other_party=row[f"party_{other_side}"],
+        own=state(own_side),
+        other=state(other_side),
+        t_in_s=row.get("t_in_s"),
+        t_out_s=row.get("t_out_s"),
+        h_now_nm=nm(row.get("h_now_m")),
+        v_now_ft=ft(row.get("v_now_m")),
+        cpa=ClosestPoint(
+            time=iso(cpa.get("time")),
+            t_s=row.get("t_cpa_s"),
+            h_nm=nm(row.get("h_cpa_m")),
+            v_ft=ft(row.get("v_cpa_m")),
+            lat=cpa.get("lat_deg"),
+            lon=cpa.get("lon_deg"),
+            alt_ft=ft(cpa.get("alt_m")),
+        ),
+        horizontal_nm=float(units.m_to_nm(row["horizontal_m"])),
+        vertical_ft=float(units.m_to_ft(row["vertical_m"])),
+        first_alert=iso(detail.get("first_alert")),
+        report_received_at=iso(row.get("report_received_at")),
+    )
+
+
+def incident_view(row: dict[str, Any]) -> IncidentOut:
+    return IncidentOut(
+        id=int(row["id"]),
+        status=row["status"],
+        aircraft_a=row["aircraft_a"],
+        aircraft_b=row["aircraft_b"],
+        party_a=row["party_a"],
+        party_b=row["party_b"],
+        start=iso(row["start"]),
+        end=iso(row["end"]),
+        duration_s=row["duration_s"],
+        min_h_m=row["min_h_m"],
+        min_v_m=row["min_v_m"],
+        time_of_min=iso(row["time_of_min"]),
+        lat=row["lat_deg"],
+        lon=row["lon_deg"],
+        alt_m=row["alt_m"],
+        first_alert=iso(row["first_alert"]),
+        lead_time_s=row["lead_time_s"],
+        level_at_start=row["level_at_start"],
+    )

@@ -1,0 +1,164 @@
+"""The database schema, declared once (SQLAlchemy Core).
+
+Times are UTC epoch seconds (float64) everywhere: the same column type and
+the same arithmetic on SQLite and PostgreSQL. Quantities are SI, their unit
+in the column name. The Alembic migrations under ``migrations/versions``
+create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+
+#: Integer primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+#: Bearer tokens: only the SHA-256 of each is kept. ``party_id`` NULL is an admin token.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("party_id", String(64), ForeignKey("parties.id"), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+)
+
+#: Every accepted position report, as received (SI); the live picture is rebuilt from it.
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("party_id", String(64), nullable=False),
+    Column("aircraft", String(64), nullable=False),
+    Column("time", Float, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("lat_deg", Float, nullable=False),
+    Column("lon_deg", Float, nullable=False),
+    Column("alt_m", Float, nullable=False),
+    Column("gs_mps", Float, nullable=True),
+    Column("track_deg", Float, nullable=True),
+    Column("vs_mps", Float, nullable=True),
+    Index("ix_reports_party_aircraft_time", "party_id", "aircraft", "time"),
+    Index("ix_reports_received_at", "received_at"),
+)
+
+#: Alert events of the live detector: ``event`` is new, level, or resolved.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("time", Float, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("previous_level", String(16), nullable=True),
+    Column("party_a", String(64), nullable=False),
+    Column("aircraft_a", String(64), nullable=False),
+    Column("party_b", String(64), nullable=False),
+    Column("aircraft_b", String(64), nullable=False),
+    Column("t_in_s", Float, nullable=True),
+    Column("t_out_s", Float, nullable=True),
+    Column("t_cpa_s", Float, nullable=True),
+    Column("h_cpa_m", Float, nullable=True),
+    Column("v_cpa_m", Float, nullable=True),
+    Column("h_now_m", Float, nullable=True),
+    Column("v_now_m", Float, nullable=True),
+    Column("horizontal_m", Float, nullable=False),
+    Column("vertical_m", Float, nullable=False),
+    #: Both aircraft's states at ``time`` (as the engine saw them) and the CPA point.
+    Column("detail", JSON, nullable=False),
+    Column("report_received_at", Float, nullable=True),
+    Index("ix_alerts_party_a_time", "party_a", "time"),
+    Index("ix_alerts_party_b_time", "party_b", "time"),
+)
+
+#: Losses of separation recorded live, with the fields of the replay's incidents.csv.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("status", String(16), nullable=False),
+    Column("party_a", String(64), nullable=False),
+    Column("aircraft_a", String(64), nullable=False),
+    Column("party_b", String(64), nullable=False),
+    Column("aircraft_b", String(64), nullable=False),
+    Column("start", Float, nullable=False),
+    Column("end", Float, nullable=True),
+    Column("duration_s", Float, nullable=True),
+    Column("min_h_m", Float, nullable=False),
+    Column("min_v_m", Float, nullable=False),
+    Column("time_of_min", Float, nullable=False),
+    Column("lat_deg", Float, nullable=False),
+    Column("lon_deg", Float, nullable=False),
+    Column("alt_m", Float, nullable=False),
+    Column("first_alert", Float, nullable=True),
+    Column("lead_time_s", Float, nullable=True),
+    Column("level_at_start", String(16), nullable=True),
+    Column("horizontal_m", Float, nullable=False),
+    Column("vertical_m", Float, nullable=False),
+    Index("ix_incidents_party_a_start", "party_a", "start"),
+    Index("ix_incidents_party_b_start", "party_b", "start"),
+    Index("ix_incidents_status", "status"),
+)
+
+#: Both aircraft's reports from two minutes before an incident to one minute after.
+incident_tracks = Table(
+    "incident_tracks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("incident_id", BigId, ForeignKey("incidents.id"), nullable=False),
+    Column("party_id", String(64), nullable=False),
+    Column("aircraft", String(64), nullable=False),
+    Column("time", Float, nullable=False),
+    Column("lat_deg", Float, nullable=False),
+    Column("lon_deg", Float, nullable=False),
+    Column("alt_m", Float, nullable=False),
+    Column("gs_mps", Float, nullable=True),
+    Column("track_deg", Float, nullable=True),
+    Column("vs_mps", Float, nullable=True),
+    Index("ix_incident_tracks_incident_id", "incident_id"),
+)
+
+#: Marks a table as append-only for readers of the schema (no UPDATE issued by SkySep).
+APPEND_ONLY = frozenset({"reports", "alerts", "incident_tracks"})
+
+__all__ = [
+    "APPEND_ONLY",
+    "alerts",
+    "incident_tracks",
+    "incidents",
+    "metadata",
+    "parties",
+    "reports",
+    "tokens",
+]

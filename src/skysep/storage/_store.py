@@ -1,0 +1,563 @@
+"""One storage interface over SQLite (embedded, the default) and PostgreSQL.
+
+Every write is one transaction that is committed before the method returns:
+when :meth:`Store.insert_reports` returns, the reports survive a crash of
+the process (SQLite runs in WAL mode with ``synchronous=FULL``; PostgreSQL
+commits synchronously). The schema is created and upgraded by Alembic
+(:meth:`Store.migrate`), never by ``create_all``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    create_engine,
+    event,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from skysep.errors import StorageError
+from skysep.storage._schema import (
+    alerts,
+    incident_tracks,
+    incidents,
+    parties,
+    reports,
+    tokens,
+)
+
+#: Prefix of every bearer token SkySep issues (recognisable in logs and secret scanners).
+TOKEN_PREFIX: Final = "sks_"
+ROLES: Final[tuple[str, ...]] = ("party", "admin")
+DEFAULT_URL: Final = "sqlite:///skysep.sqlite3"
+
+
+@dataclass(frozen=True)
+class Report:
+    """One accepted position report (SI), as stored."""
+
+    party_id: str
+    aircraft: str
+    time: float
+    received_at: float
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    gs_mps: float | None = None
+    track_deg: float | None = None
+    vs_mps: float | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a bearer token speaks for: a party, or the admin (``party_id`` None)."""
+
+    token_id: int
+    party_id: str | None
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class PartyRecord:
+    id: str
+    name: str
+    language: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: int
+    party_id: str | None
+    role: str
+    created_at: float
+    revoked_at: float | None
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 (hex) under which a token is stored; the token itself never is."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def normalise_url(url: str) -> str:
+    """A SQLAlchemy URL from what a user types: a path, ``sqlite:///...`` or ``postgresql://...``.
+
+    ``postgresql://`` and ``postgres://`` select the psycopg (3) driver.
+    """
+    text = url.strip()
+    if "://" not in text:
+        return f"sqlite:///{text}"
+    scheme, rest = text.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return text
+
+
+def redact(url: str | URL) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        return "<unparseable database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Store:
+    """The service's storage: parties, tokens, reports, alerts, incidents.
+
+    Open one with :meth:`Store.open` (which migrates the schema to the
+    latest revision unless told not to). Safe to share between threads.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.url = redact(engine.url)
+        self.dialect = engine.dialect.name
+        # SQLite has one writer at a time; serialising writes here avoids busy retries.
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL, *, migrate: bool = True) -> Store:
+        """Connect to ``url`` (see :func:`normalise_url`) and, by default, migrate it."""
+        full = normalise_url(url)
+        try:
+            parsed = make_url(full)
+        except ArgumentError:
+            raise StorageError(
+                f"{url!r} is not a database URL; give a file path, sqlite:///PATH "
+                "or postgresql://USER@HOST:PORT/DB"
+            ) from None
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise StorageError(
+                f"{redact(parsed)}: database {backend!r} is not supported, "
+                "must be one of sqlite, postgresql"
+            )
+        kwargs: dict[str, Any] = {}
+        if backend == "sqlite":
+            database = parsed.database or ""
+            if database in ("", ":memory:"):
+                raise StorageError(
+                    f"{redact(parsed)}: an in-memory SQLite database is not durable; give a file"
+                )
+            parent = Path(database).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise StorageError(f"{redact(parsed)}: folder {str(parent)!r} does not exist")
+            kwargs["connect_args"] = {"check_same_thread": False}
+        else:
+            kwargs["pool_size"] = 8
+            kwargs["pool_pre_ping"] = True
+        engine = create_engine(parsed, **kwargs)
+        if backend == "sqlite":
+            event.listen(engine, "connect", _on_sqlite_connect)
+        store = cls(engine)
+        try:
+            with engine.connect() as conn:
+                conn.execute(select(1))
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StorageError(f"{redact(parsed)}: cannot connect: {_reason(exc)}") from None
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` with Alembic (creating it on an empty database)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        location = resources.files("skysep.storage").joinpath("migrations")
+        config.set_main_option("script_location", str(location))
+        try:
+            with self._writing() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"{self.url}: cannot migrate the schema: {_reason(exc)}") from None
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None before the first migration)."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+        return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction, committed on exit (serialised on SQLite)."""
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    # -- parties and tokens ----------------------------------------------------------------
+
+    def add_party(self, party_id: str, name: str, language: str, now: float) -> str:
+        """Create a party and return its first bearer token (shown once, stored hashed)."""
+        try:
+            with self._writing() as conn:
+                conn.execute(
+                    parties.insert().values(
+                        id=party_id, name=name, language=language, created_at=now
+                    )
+                )
+                _, token = self._insert_token(conn, party_id, "party", now)
+        except IntegrityError:
+            raise StorageError(f"party {party_id!r} already exists") from None
+        return token
+
+    def parties(self) -> list[PartyRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(parties).order_by(parties.c.id)).all()
+        return [PartyRecord(r.id, r.name, r.language, r.created_at) for r in rows]
+
+    def party(self, party_id: str) -> PartyRecord | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(parties).where(parties.c.id == party_id)).first()
+        return None if r is None else PartyRecord(r.id, r.name, r.language, r.created_at)
+
+    def issue_token(
+        self, party_id: str | None, now: float, *, revoke_others: bool = False
+    ) -> tuple[int, str]:
+        """A new token for a party (or an admin token when ``party_id`` is None).
+
+        ``revoke_others`` rotates: every other live token of the same party
+        (or every other admin token) is revoked in the same transaction.
+        """
+        role = "admin" if party_id is None else "party"
+        with self._writing() as conn:
+            if party_id is not None:
+                found = conn.execute(select(parties.c.id).where(parties.c.id == party_id)).first()
+                if found is None:
+                    raise StorageError(f"no party {party_id!r}")
+            if revoke_others:
+                owner = (
+                    tokens.c.party_id.is_(None)
+                    if party_id is None
+                    else tokens.c.party_id == party_id
+                )
+                conn.execute(
+                    update(tokens)
+                    .where(owner, tokens.c.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+            return self._insert_token(conn, party_id, role, now)
+
+    @staticmethod
+    def _insert_token(
+        conn: Connection, party_id: str | None, role: str, now: float
+    ) -> tuple[int, str]:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        result = conn.execute(
+            tokens.insert().values(
+                token_sha256=hash_token(token), party_id=party_id, role=role, created_at=now
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0]), token
+
+    def revoke_token(self, token_id: int, now: float) -> bool:
+        """Revoke one token; False when there is no live token with that id."""
+        with self._writing() as conn:
+            result = conn.execute(
+                update(tokens)
+                .where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return result.rowcount > 0
+
+    def revoke_party(self, party_id: str, now: float) -> int:
+        """Revoke every live token of a party; returns how many."""
+        with self._writing() as conn:
+            result = conn.execute(
+                update(tokens)
+                .where(tokens.c.party_id == party_id, tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+        return int(result.rowcount)
+
+    def tokens(self, party_id: str | None = None) -> list[TokenRecord]:
+        query = select(tokens).order_by(tokens.c.id)
+        if party_id is not None:
+            query = query.where(tokens.c.party_id == party_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [TokenRecord(r.id, r.party_id, r.role, r.created_at, r.revoked_at) for r in rows]
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal of a live token, or None (unknown or revoked)."""
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                select(tokens.c.id, tokens.c.party_id, tokens.c.role).where(
+                    tokens.c.token_sha256 == hash_token(token), tokens.c.revoked_at.is_(None)
+                )
+            ).first()
+        return None if r is None else Principal(int(r.id), r.party_id, r.role)
+
+    # -- reports ---------------------------------------------------------------------------
+
+    def insert_reports(self, rows: Sequence[Report]) -> None:
+        """Append reports in one committed transaction (all or none)."""
+        if not rows:
+            return
+        with self._writing() as conn:
+            conn.execute(reports.insert(), [asdict(r) for r in rows])
+
+    def latest_reports(self, since: float) -> list[Report]:
+        """The latest report of every aircraft whose latest report is at ``since`` or later."""
+        latest = (
+            select(
+                reports.c.party_id,
+                reports.c.aircraft,
+                func.max(reports.c.time).label("time"),
+            )
+            .where(reports.c.time >= since)
+            .group_by(reports.c.party_id, reports.c.aircraft)
+            .subquery()
+        )
+        query = (
+            select(reports)
+            .join(
+                latest,
+                and_(
+                    reports.c.party_id == latest.c.party_id,
+                    reports.c.aircraft == latest.c.aircraft,
+                    reports.c.time == latest.c.time,
+                ),
+            )
+            .order_by(reports.c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        # Two reports of one aircraft at the same time: the later-received one wins.
+        by_key = {(r.party_id, r.aircraft): _report(r) for r in rows}
+        return list(by_key.values())
+
+    def reports_between(self, party_id: str, aircraft: str, t0: float, t1: float) -> list[Report]:
+        """One aircraft's reports with ``t0 <= time <= t1``, in time order."""
+        query = (
+            select(reports)
+            .where(
+                reports.c.party_id == party_id,
+                reports.c.aircraft == aircraft,
+                reports.c.time >= t0,
+                reports.c.time <= t1,
+            )
+            .order_by(reports.c.time, reports.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_report(r) for r in conn.execute(query).all()]
+
+    def count_reports(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(reports)).scalar_one())
+
+    # -- alerts ----------------------------------------------------------------------------
+
+    def insert_alerts(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Append alert events (one transaction); returns their ids in order."""
+        if not rows:
+            return []
+        statement = alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True)
+        with self._writing() as conn:
+            result = conn.execute(statement, [dict(row) for row in rows])
+            return [int(i) for i in result.scalars().all()]
+
+    def alerts_for(
+        self,
+        party_id: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        level: str | None = None,
+        event_name: str | None = None,
+        aircraft: str | None = None,
+        after_id: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Alert events that involve one of the party's aircraft, oldest first."""
+        query = select(alerts).where(
+            or_(alerts.c.party_a == party_id, alerts.c.party_b == party_id)
+        )
+        if since is not None:
+            query = query.where(alerts.c.time >= since)
+        if until is not None:
+            query = query.where(alerts.c.time <= until)
+        if level is not None:
+            query = query.where(alerts.c.level == level)
+        if event_name is not None:
+            query = query.where(alerts.c.event == event_name)
+        if aircraft is not None:
+            query = query.where(
+                or_(
+                    and_(alerts.c.party_a == party_id, alerts.c.aircraft_a == aircraft),
+                    and_(alerts.c.party_b == party_id, alerts.c.aircraft_b == aircraft),
+                )
+            )
+        if after_id is not None:
+            query = query.where(alerts.c.id > after_id)
+        query = query.order_by(alerts.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        """The latest event of every pair whose latest event is not ``resolved``."""
+        latest = (
+            select(func.max(alerts.c.id).label("id"))
+            .group_by(alerts.c.party_a, alerts.c.aircraft_a, alerts.c.party_b, alerts.c.aircraft_b)
+            .subquery()
+        )
+        query = (
+            select(alerts)
+            .join(latest, alerts.c.id == latest.c.id)
+            .where(alerts.c.event != "resolved")
+            .order_by(alerts.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
+    def count_alerts(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(alerts)).scalar_one())
+
+    # -- incidents -------------------------------------------------------------------------
+
+    def insert_incident(self, row: Mapping[str, Any]) -> int:
+        with self._writing() as conn:
+            key = conn.execute(incidents.insert().values(**row)).inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def update_incident(self, incident_id: int, values: Mapping[str, Any]) -> None:
+        with self._writing() as conn:
+            conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
+
+    def record_incident_tracks(
+        self, incident_id: int, rows: Sequence[Report], status: str = "recorded"
+    ) -> None:
+        """Copy the track segments into the incident and set its status, in one transaction."""
+        with self._writing() as conn:
+            if rows:
+                conn.execute(
+                    incident_tracks.insert(),
+                    [
+                        {
+                            "incident_id": incident_id,
+                            "party_id": r.party_id,
+                            "aircraft": r.aircraft,
+                            "time": r.time,
+                            "lat_deg": r.lat_deg,
+                            "lon_deg": r.lon_deg,
+                            "alt_m": r.alt_m,
+                            "gs_mps": r.gs_mps,
+                            "track_deg": r.track_deg,
+                            "vs_mps": r.vs_mps,
+                        }
+                        for r in rows
+                    ],
+                )
+            conn.execute(
+                update(incidents).where(incidents.c.id == incident_id).values(status=status)
+            )
+
+    def incidents_with_status(self, *statuses: str) -> list[dict[str, Any]]:
+        query = select(incidents).where(incidents.c.status.in_(statuses)).order_by(incidents.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
+    def incidents_for(
+        self,
+        party_id: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Incidents that involve one of the party's aircraft, by start time."""
+        query = select(incidents).where(
+            or_(incidents.c.party_a == party_id, incidents.c.party_b == party_id)
+        )
+        if since is not None:
+            query = query.where(incidents.c.start >= since)
+        if until is not None:
+            query = query.where(incidents.c.start <= until)
+        query = query.order_by(incidents.c.start, incidents.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
+    def incident(self, incident_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        return None if r is None else dict(r._mapping)
+
+    def incident_tracks(self, incident_id: int) -> list[dict[str, Any]]:
+        query = (
+            select(incident_tracks)
+            .where(incident_tracks.c.incident_id == incident_id)
+            .order_by(incident_tracks.c.aircraft, incident_tracks.c.time, incident_tracks.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
+
+
+def _report(r: Any) -> Report:
+    return Report(
+        party_id=r.party_id,
+        aircraft=r.aircraft,
+        time=r.time,
+        received_at=r.received_at,
+        lat_deg=r.lat_deg,
+        lon_deg=r.lon_deg,
+        alt_m=r.alt_m,
+        gs_mps=r.gs_mps,
+        track_deg=r.track_deg,
+        vs_mps=r.vs_mps,
+    )
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    if isinstance(exc, OperationalError) and exc.orig is not None:
+        return str(exc.orig).strip().splitlines()[0]
+    return str(exc).strip().splitlines()[0]
