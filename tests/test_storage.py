@@ -1,0 +1,241 @@
+"""Storage, on SQLite and on PostgreSQL through the same code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from databases import BACKENDS, database
+
+from skysep.errors import StorageError
+from skysep.storage import TOKEN_PREFIX, Report, Store, hash_token, normalise_url
+from skysep.storage._schema import metadata
+
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database(request.param, tmp_path) as u:
+        yield u
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[Store]:
+    s = Store.open(url)
+    yield s
+    s.close()
+
+
+def report(aircraft: str, t: float, party: str = "north", **kw: float) -> Report:
+    values = {"lat_deg": 45.0, "lon_deg": 5.0, "alt_m": 10_000.0, "gs_mps": 200.0}
+    values.update(kw)
+    return Report(party, aircraft, t, t + 0.5, **values)  # type: ignore[arg-type]
+
+
+def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
+    assert store.schema_revision() == "0001"
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_migrating_twice_is_harmless_and_keeps_data(url: str) -> None:
+    first = Store.open(url)
+    first.add_party("north", "North", "en", T0)
+    first.close()
+    second = Store.open(url)
+    assert [p.id for p in second.parties()] == ["north"]
+    second.close()
+
+
+def test_a_party_token_is_stored_only_as_its_hash(store: Store) -> None:
+    token = store.add_party("north", "North", "fr", T0)
+    assert token.startswith(TOKEN_PREFIX)
+    assert len(token) > 40
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT token_sha256 FROM tokens").all()
+    assert rows == [(hash_token(token),)]
+    who = store.authenticate(token)
+    assert who is not None
+    assert who.party_id == "north"
+    assert who.role == "party"
+    assert store.authenticate(token + "x") is None
+    assert store.party("north") is not None
+    assert store.party("north").language == "fr"
+
+
+def test_revoke_and_rotate(store: Store) -> None:
+    first = store.add_party("north", "North", "en", T0)
+    second_id, second = store.issue_token("north", T0 + 1)
+    assert store.authenticate(first) is not None
+    assert store.authenticate(second) is not None
+    assert store.revoke_token(second_id, T0 + 2)
+    assert store.authenticate(second) is None
+    assert not store.revoke_token(second_id, T0 + 3)  # already revoked
+    _, third = store.issue_token("north", T0 + 4, revoke_others=True)
+    assert store.authenticate(first) is None
+    assert store.authenticate(third) is not None
+    assert store.revoke_party("north", T0 + 5) == 1
+    assert store.authenticate(third) is None
+
+
+def test_admin_tokens_have_no_party(store: Store) -> None:
+    _, token = store.issue_token(None, T0)
+    who = store.authenticate(token)
+    assert who is not None
+    assert who.is_admin
+    assert who.party_id is None
+
+
+def test_a_party_cannot_be_added_twice_nor_a_token_issued_for_no_party(store: Store) -> None:
+    store.add_party("north", "North", "en", T0)
+    with pytest.raises(StorageError, match="party 'north' already exists"):
+        store.add_party("north", "Other", "en", T0)
+    with pytest.raises(StorageError, match="no party 'west'"):
+        store.issue_token("west", T0)
+
+
+def test_reports_round_trip_and_latest_per_aircraft(store: Store) -> None:
+    rows = [
+        report("N1", T0),
+        report("N1", T0 + 1, lat_deg=45.1),
+        report("N2", T0 - 100),
+        report("N1", T0 + 1, party="south", lat_deg=-1.0),  # same callsign, other party
+    ]
+    store.insert_reports(rows)
+    assert store.count_reports() == 4
+    latest = {(r.party_id, r.aircraft): r for r in store.latest_reports(T0 - 10)}
+    assert set(latest) == {("north", "N1"), ("south", "N1")}
+    assert latest[("north", "N1")].lat_deg == 45.1
+    assert latest[("south", "N1")].lat_deg == -1.0
+    segment = store.reports_between("north", "N1", T0, T0 + 1)
+    assert [r.time for r in segment] == [T0, T0 + 1]
+    assert segment[0] == rows[0]
+
+
+def test_alerts_filters_and_active_pairs(store: Store) -> None:
+    def alert(event: str, level: str, t: float, b: str = "S1") -> dict[str, object]:
+        return {
+            "time": t,
+            "event": event,
+            "level": level,
+            "previous_level": None,
+            "party_a": "north",
+            "aircraft_a": "N1",
+            "party_b": "south",
+            "aircraft_b": b,
+            "t_in_s": 30.0,
+            "t_out_s": 60.0,
+            "t_cpa_s": 45.0,
+            "h_cpa_m": 10.0,
+            "v_cpa_m": 0.0,
+            "h_now_m": 9000.0,
+            "v_now_m": 0.0,
+            "horizontal_m": 9260.0,
+            "vertical_m": 304.8,
+            "detail": {"first_alert": t},
+            "report_received_at": t,
+        }
+
+    ids = store.insert_alerts(
+        [
+            alert("new", "caution", T0),
+            alert("level", "warning", T0 + 1),
+            alert("new", "advisory", T0 + 2, b="S2"),
+            alert("resolved", "advisory", T0 + 3, b="S2"),
+        ]
+    )
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 4
+    assert [a["id"] for a in store.alerts_for("south")] == ids
+    assert store.alerts_for("west") == []
+    assert [a["level"] for a in store.alerts_for("north", level="warning")] == ["warning"]
+    assert [a["id"] for a in store.alerts_for("north", since=T0 + 1.5)] == ids[2:]
+    assert [a["id"] for a in store.alerts_for("north", after_id=ids[1])] == ids[2:]
+    assert [a["id"] for a in store.alerts_for("south", aircraft="S2")] == ids[2:]
+    assert store.alerts_for("north", aircraft="S2") == []  # S2 is not north's
+    active = store.active_alerts()
+    assert [(a["aircraft_b"], a["level"]) for a in active] == [("S1", "warning")]
+    assert active[0]["detail"] == {"first_alert": T0 + 1}
+
+
+def test_incident_lifecycle_with_track_segment(store: Store) -> None:
+    row = {
+        "status": "open",
+        "party_a": "north",
+        "aircraft_a": "N1",
+        "party_b": "south",
+        "aircraft_b": "S1",
+        "start": T0,
+        "end": None,
+        "duration_s": None,
+        "min_h_m": 900.0,
+        "min_v_m": 0.0,
+        "time_of_min": T0,
+        "lat_deg": 45.0,
+        "lon_deg": 5.0,
+        "alt_m": 10_000.0,
+        "first_alert": T0 - 40,
+        "lead_time_s": 40.0,
+        "level_at_start": "warning",
+        "horizontal_m": 1000.0,
+        "vertical_m": 300.0,
+    }
+    incident_id = store.insert_incident(row)
+    assert [r["id"] for r in store.incidents_with_status("open")] == [incident_id]
+    store.update_incident(incident_id, {"status": "closed", "end": T0 + 5, "duration_s": 5.0})
+    segment = [report("N1", T0), report("S1", T0, party="south")]
+    store.record_incident_tracks(incident_id, segment)
+    stored = store.incident(incident_id)
+    assert stored is not None
+    assert stored["status"] == "recorded"
+    assert stored["end"] == T0 + 5
+    points = store.incident_tracks(incident_id)
+    assert [(p["party_id"], p["aircraft"]) for p in points] == [("north", "N1"), ("south", "S1")]
+    assert [r["id"] for r in store.incidents_for("south")] == [incident_id]
+    assert store.incidents_for("west") == []
+    assert store.incident(incident_id + 1000) is None
+
+
+def test_writes_survive_reopening(url: str) -> None:
+    first = Store.open(url)
+    first.insert_reports([report("N1", T0 + k) for k in range(50)])
+    first.close()
+    second = Store.open(url)
+    assert second.count_reports() == 50
+    second.close()
+
+
+def test_sqlite_is_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
+    s = Store.open(str(tmp_path / "x.sqlite3"))
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    s.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://", "in-memory SQLite database is not durable"),
+        ("sqlite:///:memory:", "in-memory SQLite database is not durable"),
+        ("mysql://root@127.0.0.1/test", "database 'mysql' is not supported"),
+        ("sqlite:////no/such/folder/x.db", "folder '/no/such/folder' does not exist"),
+        ("postgresql://nobody:secret@127.0.0.1:1/none", "cannot connect"),
+    ],
+)
+def test_bad_urls_are_refused_with_the_reason(url: str, message: str) -> None:
+    with pytest.raises(StorageError, match=message) as info:
+        Store.open(url)
+    assert "secret" not in str(info.value)
+
+
+def test_urls_users_type_are_normalised() -> None:
+    assert normalise_url("skysep.db") == "sqlite:///skysep.db"
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:////abs/x.db") == "sqlite:////abs/x.db"
