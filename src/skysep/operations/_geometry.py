@@ -32,9 +32,6 @@ CIRCLE_TOLERANCE_M: Final = 1.0
 #: Bounds on a circle's vertex count (the tolerance decides between them).
 CIRCLE_MIN_VERTICES: Final = 32
 CIRCLE_MAX_VERTICES: Final = 4096
-#: Largest longitude step between two vertices of a circle near a pole (degrees):
-#: circles are densified until no edge spans more.
-CIRCLE_MAX_STEP_DEG: Final = 5.0
 #: The relate pattern of "the interiors meet": a conflict needs overlap, not a touch.
 INTERIORS_MEET: Final = "T********"
 
@@ -102,20 +99,24 @@ def union(parts: Sequence[Geometry]) -> Any:
 def circle(lon_deg: float, lat_deg: float, radius_m: float, tolerance_m: float) -> Any:
     """A polygon containing the geodesic circle, at most ``tolerance_m`` outside it.
 
-    Vertices lie on the geodesic circle of radius r / cos(π/n) (the polygon's
-    edges are then tangent to the circle in a locally flat frame), with n the
-    smallest count that keeps the sagitta within the tolerance, between
-    :data:`CIRCLE_MIN_VERTICES` and :data:`CIRCLE_MAX_VERTICES`, doubled near
-    a pole until no edge spans more than :data:`CIRCLE_MAX_STEP_DEG` of
-    longitude. Longitudes are continuous (they may pass ±180; see
+    The polygon's edges are straight in lon/lat like every edge. Its
+    vertices lie on the geodesic circle of radius (r + tol/2) / cos(π/n),
+    so that in a locally flat frame each edge's midpoint is r + tol/2 from
+    the centre, with n the smallest count that keeps the sagitta within
+    tol/2 (at least :data:`CIRCLE_MIN_VERTICES`). Then n is doubled (up to
+    :data:`CIRCLE_MAX_VERTICES`) until every edge's lon/lat midpoint lies
+    between r and r + tol from the centre along the ellipsoid: near a pole,
+    where straight lon/lat edges bend away from geodesics, that takes more
+    vertices. Longitudes are continuous (they may pass ±180; see
     :func:`canonical_parts`). A circle around a pole closes through it.
     """
     geod = Geod(ellps=_ELLIPSOID)
-    ratio = min(tolerance_m / radius_m, 1.0)
+    half = tolerance_m / 2.0
+    ratio = min(half / radius_m, 1.0)
     n = math.ceil(math.pi / math.acos(1.0 - ratio)) if ratio < 1.0 else CIRCLE_MIN_VERTICES
     n = min(max(n, CIRCLE_MIN_VERTICES), CIRCLE_MAX_VERTICES)
     while True:
-        outer_m = radius_m / math.cos(math.pi / n)
+        outer_m = (radius_m + half) / math.cos(math.pi / n)
         azimuths = np.linspace(0.0, 360.0, n, endpoint=False)
         lons, lats, _ = geod.fwd(
             np.full(n, lon_deg), np.full(n, lat_deg), azimuths, np.full(n, outer_m)
@@ -123,8 +124,14 @@ def circle(lon_deg: float, lat_deg: float, radius_m: float, tolerance_m: float) 
         lons = np.rad2deg(np.unwrap(np.deg2rad(np.asarray(lons, dtype=np.float64))))
         lats = np.asarray(lats, dtype=np.float64)
         closing = (lons[0] - lons[-1] + 180.0) % 360.0 - 180.0
-        steps = np.abs(np.append(np.diff(lons), closing))
-        if steps.max() <= CIRCLE_MAX_STEP_DEG or n >= CIRCLE_MAX_VERTICES:
+        next_lons = np.append(lons[1:], lons[-1] + closing)
+        mid_lons = (lons + next_lons) / 2.0
+        mid_lats = (lats + np.roll(lats, -1)) / 2.0
+        _, _, mid_m = geod.inv(np.full(n, lon_deg), np.full(n, lat_deg), mid_lons, mid_lats)
+        mid_m = np.asarray(mid_m, dtype=np.float64)
+        if n >= CIRCLE_MAX_VERTICES or (
+            mid_m.min() >= radius_m and mid_m.max() <= radius_m + tolerance_m
+        ):
             break
         n = min(2 * n, CIRCLE_MAX_VERTICES)
     turn = lons[-1] + closing - lons[0]

@@ -173,10 +173,10 @@ class ActiveVolumes:
                 problems.append(f"{name} has shape {arr.shape}, expected ({n},)")
             elif not np.isfinite(arr).all():
                 bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-                problems.append(f"{name}[{bad}] = {arr[bad]!r} is not finite")
+                problems.append(f"{name}[{bad}] = {float(arr[bad])!r} is not finite")
         if not problems and np.abs(lat).max(initial=0.0) > 90.0:
             bad = int(np.flatnonzero(np.abs(lat) > 90.0)[0])
-            problems.append(f"lat_deg[{bad}] = {lat[bad]!r} is out of range [-90, 90]")
+            problems.append(f"lat_deg[{bad}] = {float(lat[bad])!r} is out of range [-90, 90]")
         if problems:
             raise OperationsError("live check", problems)
 

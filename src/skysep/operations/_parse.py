@@ -450,21 +450,23 @@ def parse_operation(
             for i, raw in enumerate(features)
         ]
     seen: dict[str, int] = {}
-    for v in volumes:
-        if v is None:
+    for index, raw in enumerate(features if isinstance(features, list) and volumes else []):
+        fid = raw.get("id") if isinstance(raw, dict) else None
+        if not ((isinstance(fid, str) and fid.strip()) or _is_number(fid)):
             continue
-        if v.id in seen:
+        volume_id = str(fid)
+        if volume_id in seen:
             issues.append(
                 Issue(
-                    f"features[{v.index}] (id {v.id!r})",
+                    f"features[{index}] (id {volume_id!r})",
                     "id",
-                    v.id,
-                    f"{v.id!r} is also the id of features[{seen[v.id]}]",
-                    v.index,
-                    v.id,
+                    fid,
+                    f"{volume_id!r} is also the id of features[{seen[volume_id]}]",
+                    index,
+                    volume_id,
                 )
             )
-        seen.setdefault(v.id, v.index)
+        seen.setdefault(volume_id, index)
     if issues:
         raise InvalidOperationError(source, issues)
     return Operation(
