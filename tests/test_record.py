@@ -934,3 +934,10 @@ def test_cli_verify(bundle: Path, tmp_path: Path, key: Ed25519PrivateKey) -> Non
 
 def test_errors_are_skysep_errors() -> None:
     assert issubclass(RecordError, SkySepError)
+
+
+def test_public_names() -> None:
+    import skysep.record as record
+
+    public = {n for n in dir(record) if not n.startswith("_")}
+    assert set(record.__all__) == public - {"cli"}
