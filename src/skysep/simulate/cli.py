@@ -120,7 +120,8 @@ def simulate_command(
                     f"{len(table)} reports of {table['aircraft'].nunique()} aircraft "
                     f"({', '.join(loaded.party_ids)}) over "
                     f"{duration_s if duration_s is not None else loaded.duration_s:g} s, "
-                    f"written to {out}"
+                    f"written to {out}",
+                    soft_wrap=True,
                 )
             return
         assert to is not None
@@ -185,5 +186,6 @@ def _feed(
             for party in loaded.party_ids
         )
         out_console.print(
-            f"fed {stats.batches} ticks to {url}: {sent}; {stats.retries} retried request(s)"
+            f"fed {stats.batches} ticks to {url}: {sent}; {stats.retries} retried request(s)",
+            soft_wrap=True,
         )

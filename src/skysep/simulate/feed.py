@@ -82,18 +82,15 @@ def parse_tokens(options: Sequence[str]) -> dict[str, str]:
 def load_tokens(path: str | Path) -> dict[str, str]:
     """A tokens file: a TOML or JSON table of party = token (``--tokens FILE``)."""
     path = Path(path)
+    if path.suffix.lower() not in (".json", ".toml"):
+        raise FeedError(f"{path}: a tokens file is .toml or .json, got {path.suffix!r}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FeedError(f"{path}: cannot be read: {exc}") from None
     data: Any
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        elif path.suffix.lower() == ".toml":
-            data = tomllib.loads(text)
-        else:
-            raise FeedError(f"{path}: a tokens file is .toml or .json, got {path.suffix!r}")
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise FeedError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
     if not isinstance(data, dict):
