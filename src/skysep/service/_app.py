@@ -118,7 +118,6 @@ def create_app(
             "NM); times are ISO-8601 UTC."
         ),
         lifespan=lifespan,
-        responses=_errors(401),
     )
     app.state.live = live
     app.state.store = store
@@ -184,7 +183,7 @@ def create_app(
             cycle_ms=None if stats is None else round(stats.duration_ms, 2),
         )
 
-    @app.get("/v1/me", response_model=Me, tags=["parties"], responses=_errors(401, 403))
+    @app.get("/v1/me", response_model=Me, tags=["parties"], responses=_errors(401, 403, 422))
     async def me(party_id: Party) -> Me:
         """The calling party."""
         record = await run_in_threadpool(store.party, party_id)
@@ -213,7 +212,9 @@ def create_app(
 
     # -- live picture ----------------------------------------------------------------------
 
-    @app.get("/v1/traffic", response_model=Traffic, tags=["traffic"], responses=_errors(401, 403))
+    @app.get(
+        "/v1/traffic", response_model=Traffic, tags=["traffic"], responses=_errors(401, 403, 422)
+    )
     async def traffic(party_id: Party) -> Traffic:
         """Own aircraft, and other parties' aircraft within the disclosure radius of one of
         them or in a conflict with one of them, as of the last cycle."""
@@ -222,7 +223,10 @@ def create_app(
     # -- alerts ----------------------------------------------------------------------------
 
     @app.get(
-        "/v1/alerts", response_model=list[AlertOut], tags=["alerts"], responses=_errors(401, 403)
+        "/v1/alerts",
+        response_model=list[AlertOut],
+        tags=["alerts"],
+        responses=_errors(401, 403, 422),
     )
     async def alerts(
         party_id: Party,
@@ -258,7 +262,7 @@ def create_app(
                 "an AlertOut. Send `Last-Event-ID` to get what was missed first.",
                 "content": {"text/event-stream": {}},
             },
-            **_errors(401, 403),
+            **_errors(401, 403, 422),
         },
     )
     async def alert_stream(request: Request, party_id: Party) -> EventSourceResponse:
@@ -299,7 +303,7 @@ def create_app(
         "/v1/incidents",
         response_model=list[IncidentOut],
         tags=["incidents"],
-        responses=_errors(401, 403),
+        responses=_errors(401, 403, 422),
     )
     async def incidents(
         party_id: Party,
@@ -328,7 +332,7 @@ def create_app(
         "/v1/incidents/{incident_id}",
         response_model=IncidentOut,
         tags=["incidents"],
-        responses=_errors(401, 403, 404),
+        responses=_errors(401, 403, 404, 422),
     )
     async def incident(incident_id: int, party_id: Party) -> IncidentOut:
         """One incident of the party's."""
@@ -338,7 +342,7 @@ def create_app(
         "/v1/incidents/{incident_id}/tracks",
         response_model=IncidentTracks,
         tags=["incidents"],
-        responses=_errors(401, 403, 404),
+        responses=_errors(401, 403, 404, 422),
     )
     async def incident_tracks(incident_id: int, party_id: Party) -> IncidentTracks:
         """Both aircraft's reports from 2 min before the incident to 1 min after its end
@@ -450,7 +454,7 @@ def create_app(
         "/v1/admin/parties",
         response_model=list[PartyOut],
         tags=["admin"],
-        responses=_errors(401, 403),
+        responses=_errors(401, 403, 422),
     )
     async def list_parties(_: Admin) -> list[PartyOut]:
         """Every party."""
@@ -477,7 +481,7 @@ def create_app(
         "/v1/admin/parties/{party_id}/tokens",
         response_model=list[TokenInfo],
         tags=["admin"],
-        responses=_errors(401, 403, 404),
+        responses=_errors(401, 403, 404, 422),
     )
     async def list_tokens(party_id: str, _: Admin) -> list[TokenInfo]:
         """A party's tokens (ids and dates; the tokens themselves are not kept)."""
@@ -500,7 +504,7 @@ def create_app(
         response_model=TokenOut,
         status_code=201,
         tags=["admin"],
-        responses=_errors(401, 403, 404),
+        responses=_errors(401, 403, 404, 422),
     )
     async def issue_token(
         party_id: str,
@@ -519,7 +523,7 @@ def create_app(
         "/v1/admin/tokens/{token_id}",
         status_code=204,
         tags=["admin"],
-        responses=_errors(401, 403, 404),
+        responses=_errors(401, 403, 404, 422),
     )
     async def revoke_token(token_id: int, _: Admin) -> None:
         """Revoke a token at once."""
