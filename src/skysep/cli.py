@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -9,15 +10,42 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from skysep import engine, units
 from skysep.agreement import DETECTORS, KEYS, PRESETS, Agreement, load_agreement, preset
 from skysep.errors import SkySepError
 from skysep.io import read_states, write_conflicts
-from skysep.operations.cli import ops_app
-from skysep.record.cli import evidence_app
-from skysep.service.cli import admin_app, party_app, serve
-from skysep.simulate.cli import simulate_command
+
+#: Commands registered by name ("module:attribute") and imported only when run or
+#: listed: the service's module alone loads FastAPI and SQLAlchemy (1.5 s), which
+#: ``skysep replay`` and ``skysep detect`` need not wait for.
+_LAZY: dict[str, str] = {}
+
+
+class _LazyGroup(TyperGroup):
+    """The top-level group: swaps a lazy command's placeholder for the real one on first use."""
+
+    # Typed Any: Typer's click is vendored (typer._click), not the public click.
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        target = _LAZY.get(cmd_name)
+        if target is not None and cmd_name not in self._loaded():
+            module, attribute = target.split(":")
+            obj = getattr(importlib.import_module(module), attribute)
+            # Converted by Typer as it converts them nested in this app.
+            holder = typer.Typer()
+            if isinstance(obj, typer.Typer):
+                holder.add_typer(obj, name=cmd_name)
+            else:
+                holder.command(cmd_name)(obj)
+            self.commands[cmd_name] = typer.main.get_group(holder).commands[cmd_name]
+            self._loaded().add(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _loaded(self) -> set[str]:
+        loaded: set[str] = self.__dict__.setdefault("_skysep_loaded", set())
+        return loaded
+
 
 app = typer.Typer(
     name="skysep",
@@ -25,18 +53,37 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_LazyGroup,
 )
+
+
+def _lazy_command(name: str, target: str) -> None:
+    """Register ``module:function`` as command ``name``, imported when first used."""
+
+    def placeholder() -> None:
+        """Loaded on first use."""
+
+    app.command(name)(placeholder)
+    _LAZY[name] = target
+
+
+def _lazy_group(name: str, target: str) -> None:
+    """Register the Typer app ``module:attribute`` as group ``name``, imported when first used."""
+    app.add_typer(typer.Typer(), name=name)
+    _LAZY[name] = target
+
+
 agreement_app = typer.Typer(
     help="Agreement files: check one, list the keys and the presets.",
     no_args_is_help=True,
 )
 app.add_typer(agreement_app, name="agreement")
-app.command("simulate")(simulate_command)
-app.add_typer(evidence_app, name="evidence")
-app.add_typer(ops_app, name="ops")
-app.command("serve")(serve)
-app.add_typer(party_app, name="party")
-app.add_typer(admin_app, name="admin")
+_lazy_command("simulate", "skysep.simulate.cli:simulate_command")
+_lazy_group("evidence", "skysep.record.cli:evidence_app")
+_lazy_group("ops", "skysep.operations.cli:ops_app")
+_lazy_command("serve", "skysep.service.cli:serve")
+_lazy_group("party", "skysep.service.cli:party_app")
+_lazy_group("admin", "skysep.service.cli:admin_app")
 
 out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
