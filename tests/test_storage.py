@@ -239,3 +239,11 @@ def test_urls_users_type_are_normalised() -> None:
     assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("sqlite:////abs/x.db") == "sqlite:////abs/x.db"
+
+
+def test_a_repeated_report_is_stored_once(store: Store) -> None:
+    rows = [report("N1", T0), report("N1", T0 + 1)]
+    assert store.insert_reports(rows) == 2
+    assert store.insert_reports([report("N1", T0 + 1, lat_deg=1.0), report("N1", T0 + 2)]) == 1
+    assert store.count_reports() == 3
+    assert store.reports_between("north", "N1", T0 + 1, T0 + 1)[0].lat_deg == 45.0

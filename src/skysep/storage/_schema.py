@@ -69,7 +69,8 @@ reports = Table(
     Column("gs_mps", Float, nullable=True),
     Column("track_deg", Float, nullable=True),
     Column("vs_mps", Float, nullable=True),
-    Index("ix_reports_party_aircraft_time", "party_id", "aircraft", "time"),
+    #: One report per aircraft and time: a client's retry of a batch does not store it twice.
+    Index("ix_reports_party_aircraft_time", "party_id", "aircraft", "time", unique=True),
     Index("ix_reports_received_at", "received_at"),
 )
 

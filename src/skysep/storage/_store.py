@@ -31,6 +31,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -338,12 +340,23 @@ class Store:
 
     # -- reports ---------------------------------------------------------------------------
 
-    def insert_reports(self, rows: Sequence[Report]) -> None:
-        """Append reports in one committed transaction (all or none)."""
+    def insert_reports(self, rows: Sequence[Report]) -> int:
+        """Append reports in one committed transaction (all or none); returns how many were new.
+
+        A report of an aircraft at a time already stored (a client's retry)
+        is skipped: the first one received is kept.
+        """
         if not rows:
-            return
+            return 0
+        insert = sqlite_insert if self.dialect == "sqlite" else postgresql_insert
+        statement = (
+            insert(reports)
+            .on_conflict_do_nothing(index_elements=["party_id", "aircraft", "time"])
+            .returning(reports.c.id)
+        )
         with self._writing() as conn:
-            conn.execute(reports.insert(), [asdict(r) for r in rows])
+            result = conn.execute(statement, [asdict(r) for r in rows])
+            return len(result.all())
 
     def latest_reports(self, since: float) -> list[Report]:
         """The latest report of every aircraft whose latest report is at ``since`` or later."""

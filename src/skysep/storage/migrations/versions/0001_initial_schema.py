@@ -114,7 +114,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("reports", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_reports_party_aircraft_time", ["party_id", "aircraft", "time"], unique=False
+            "ix_reports_party_aircraft_time", ["party_id", "aircraft", "time"], unique=True
         )
         batch_op.create_index("ix_reports_received_at", ["received_at"], unique=False)
 
