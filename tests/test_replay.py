@@ -353,3 +353,44 @@ def test_altitude_spikes_are_dropped_and_counted() -> None:
     # A steady climb of 4,000 ft/min is not a spike.
     climbing = tracks_of(dataclasses.replace(b, vs_mps=20.3))
     assert replay(climbing, ICAO_5NM).altitude_spikes == 0
+
+
+_INIT_TARGET_SCRIPT = """
+import sys
+from skysep.replay._kernels import init_target
+from skysep.replay import replay
+from skysep.agreement import preset
+import tests.test_replay as t
+
+init_target()
+tracks = t.tracks_of(
+    t.Flight("A", 50.0, 5.0, 90.0, 230.0, t.np.arange(0.0, 600.0, 5.0)),
+    t.Flight("B", 50.0, 5.6, 270.0, 230.0, t.np.arange(0.0, 600.0, 5.0), alt_m=10_100.0),
+)
+incidents = len(replay(tracks, preset("icao-5nm")).incidents)
+print("scipy.linalg loaded:", "scipy.linalg" in sys.modules)
+print("incidents:", incidents)
+import scipy.linalg.cython_blas
+print("scipy.linalg imports afterwards:", scipy.linalg.cython_blas.__name__)
+"""
+
+
+def test_init_target_skips_scipy_and_kernels_still_run() -> None:
+    """The command line's numba set-up: no scipy.linalg import, kernels load, scipy intact."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", _INIT_TARGET_SCRIPT],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    ).stdout.splitlines()
+    assert out == [
+        "scipy.linalg loaded: False",
+        "incidents: 1",
+        "scipy.linalg imports afterwards: scipy.linalg.cython_blas",
+    ]

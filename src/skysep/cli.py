@@ -348,6 +348,7 @@ def replay(
     from skysep.io.tracks import read_tracks
     from skysep.replay import ReplayOptions
     from skysep.replay import replay as run_replay
+    from skysep.replay._kernels import init_target
     from skysep.replay.outputs import write_outputs
 
     if dask is not None and workers is not None:
@@ -392,6 +393,8 @@ def replay(
             def advance(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
+            if runner is None:
+                init_target()
             result = run_replay(read.tracks, rules, options, runner=runner, progress=advance)
             progress.add_task("writing the outputs", total=None)
             elapsed_s = time.perf_counter() - started

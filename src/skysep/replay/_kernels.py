@@ -16,6 +16,7 @@ quadratic is solved exactly, so a loss between two reports is found.
 from __future__ import annotations
 
 import math
+import sys
 
 import numba as nb
 import numpy as np
@@ -24,6 +25,34 @@ from skysep.engine._grid import overlapping_pairs
 from skysep.engine._kernels import is_conflict, pair_interval, plane_quadratic
 
 INF = np.inf
+
+#: Imported by numba's CPU target only to learn whether np.correlate may call BLAS.
+_BLAS_PROBE = "scipy.linalg.cython_blas"
+
+
+def init_target() -> None:
+    """Set up numba's CPU target now, without importing scipy.linalg.
+
+    Loading the first cached kernel sets up numba's target (typing and
+    lowering registries). On the way, ``numba.np.arraymath`` imports
+    ``scipy.linalg.cython_blas`` to decide whether ``np.correlate`` and
+    ``np.convolve`` call BLAS; importing scipy.linalg takes 0.7 s, a third of
+    ``skysep replay``'s run on a small file. No kernel of SkySep calls either
+    function, so the probe is made to fail for the set-up (those two fall back
+    to numba's own loop in this process) and scipy can be imported normally
+    afterwards. Does nothing once numba's target is set up or scipy.linalg is
+    loaded; the command line calls it, a library import does not.
+    """
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    sys.modules[_BLAS_PROBE] = None  # type: ignore[assignment]
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+    finally:
+        if sys.modules.get(_BLAS_PROBE, ...) is None:
+            del sys.modules[_BLAS_PROBE]
 
 
 @nb.njit(cache=True, inline="always")
