@@ -391,3 +391,15 @@ def test_of_two_reports_at_one_time_the_later_row_is_plotted() -> None:
     t_abs = pic.t_rel + float(result.incidents.start_s[0]) - T0_S
     assert pic.v_ft[t_abs == 250.0] == pytest.approx([500.0])
     assert pic.v_ft[t_abs == 245.0] == pytest.approx([250.0])
+
+
+def test_plots_drawn_in_two_processes_give_the_same_page(tmp_path: Path) -> None:
+    # Eight level pairs (four plots per process at least), separated by a degree of latitude.
+    tracks = make_tracks(*(head_on(f"A{i}", f"B{i}", 40.0 + i, 0.0) for i in range(8)))
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one = run_report(tmp_path / "one", tracks, processes=1)
+    two = run_report(tmp_path / "two", tracks, processes=2)
+    assert len(one.result.incidents) == 8
+    assert len(one.page.images) == 8
+    assert two.page.text == one.page.text
