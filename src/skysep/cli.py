@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -84,6 +86,7 @@ _lazy_group("ops", "skysep.operations.cli:ops_app")
 _lazy_command("serve", "skysep.service.cli:serve")
 _lazy_group("party", "skysep.service.cli:party_app")
 _lazy_group("admin", "skysep.service.cli:admin_app")
+_lazy_command("demo", "skysep.service.demo:demo")
 
 out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -377,6 +380,11 @@ def replay(
             spike_vertical_rate_mps=units.fpm_to_mps(spike_fpm) if spike_fpm > 0 else None,
         )
         options.validate()
+        if not no_report and max_plotted > 0:
+            # matplotlib loads (0.6 s) while the compiled kernels run, which release the GIL.
+            threading.Thread(
+                target=importlib.import_module, args=("skysep.replay.report",), daemon=True
+            ).start()
         started = time.perf_counter()
         with progress:
             reading = progress.add_task("reading tracks", total=None)
@@ -402,7 +410,15 @@ def replay(
             def report(path: Path, facts: dict[str, Any]) -> None:
                 from skysep.replay.report import write_report
 
-                write_report(path, result, read.tracks, rules, facts, max_plotted=max_plotted)
+                write_report(
+                    path,
+                    result,
+                    read.tracks,
+                    rules,
+                    facts,
+                    max_plotted=max_plotted,
+                    processes=os.cpu_count() or 1,
+                )
 
             facts = write_outputs(
                 out, result, rules, read, elapsed_s, None if no_report else report

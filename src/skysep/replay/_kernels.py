@@ -11,6 +11,9 @@ Horizontal distance and loss of separation are those of the engine
 (``skysep.engine._kernels``): in each window where both aircraft move
 linearly, the relative position is a linear function of time and the same
 quadratic is solved exactly, so a loss between two reports is found.
+
+The entry points release the GIL (``nogil``): ``skysep replay`` loads
+matplotlib in a thread while they run.
 """
 
 from __future__ import annotations
@@ -150,7 +153,7 @@ def _candidate(
     )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def los_pieces(
     rt: np.ndarray,
     rp: np.ndarray,
@@ -308,7 +311,7 @@ def _detector_line(
         base[10] = rvs[k]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def detector_lines(
     rt: np.ndarray,
     rp: np.ndarray,
@@ -327,7 +330,7 @@ def detector_lines(
     return base, rate
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def alert_samples(
     rt: np.ndarray,
     line_base: np.ndarray,
@@ -423,7 +426,7 @@ def alert_samples(
     return out_pair[:count], out[:count]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def bin_boxes(
     rt: np.ndarray,
     rpr: np.ndarray,
@@ -524,7 +527,7 @@ def bin_boxes(
     return obj_a[:count], obj_bin[:count], box[:count], speed[:count], vspeed[:count]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def binned_pairs(
     obj_a: np.ndarray, obj_bin: np.ndarray, lo: np.ndarray, hi: np.ndarray, brute_force: bool
 ) -> tuple[np.ndarray, np.ndarray]:
