@@ -530,6 +530,14 @@ def create_app(
         if not await run_in_threadpool(store.revoke_token, token_id, clock()):
             raise ServiceError(f"no live token {token_id}", 404)
 
+    # -- the dashboard: static files; its data comes through the API above, as any client's --
+    from pathlib import Path
+
+    from starlette.staticfiles import StaticFiles
+
+    dashboard = Path(__file__).parent / "static" / "dashboard"
+    app.mount("/dashboard", StaticFiles(directory=dashboard, html=True), name="dashboard")
+
     return app
 
 
