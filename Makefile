@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test env lint typecheck pytest docs-check bench clean
+.PHONY: demo example test env lint typecheck pytest docs-check bench clean dashboard dashboard-check browser
 
 # The virtual environment with SkySep and its development tools installed.
 $(STAMP): pyproject.toml
@@ -19,10 +19,43 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)
 
+# The two-party drill: the service on a temporary SQLite database, parties North and South,
+# the simulator feeding the API with each party's token; prints each party's dashboard URL.
+# The dashboard is rebuilt first when npm is there (the committed bundle is served otherwise).
 demo: $(STAMP)
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory dashboard; \
+	else echo "npm not found: serving the committed dashboard bundle"; fi
+	$(VENV)/bin/skysep demo
+
+# The engine on a snapshot: pairs that lose separation within five minutes.
+example: $(STAMP)
 	@mkdir -p out
 	$(VENV)/bin/skysep detect examples/states.csv --preset rule-of-threes --out out/conflicts.csv
 	@echo "(all conflicts: out/conflicts.csv)"
+
+# The dashboard's sources are in dashboard/ (plain JavaScript, Leaflet, world-atlas, esbuild);
+# its built bundle is committed in src/skysep/service/static/dashboard/ so that a wheel
+# carries it. `make dashboard` rebuilds it; `make test` checks that the committed bundle is
+# what the sources build (skipped, saying so, where npm is missing).
+DASHBOARD_DEPS := dashboard/node_modules/.package-lock.json
+$(DASHBOARD_DEPS): dashboard/package.json dashboard/package-lock.json
+	cd dashboard && npm ci --no-audit --no-fund
+	touch $(DASHBOARD_DEPS)
+
+dashboard: $(DASHBOARD_DEPS)
+	cd dashboard && npm run --silent build
+
+dashboard-check:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(DASHBOARD_DEPS) && \
+	cd dashboard && npm run --silent check; \
+	else echo "npm not found: the committed dashboard bundle was not checked"; fi
+
+# What the browser tests (tests/test_dashboard_browser.py) need: Debian's Chromium (never a
+# browser download) and the playwright package that drives it (until pyproject's dev extras
+# list it). make test sets SKYSEP_REQUIRE_BROWSER=1: without them those tests fail, not skip.
+browser: $(STAMP)
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+	@$(PY) -c 'import playwright' 2>/dev/null || $(PY) -m pip install --quiet 'playwright>=1.45'
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -32,13 +65,13 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected no tests: that fails here like any other non-zero code.
-pytest: $(STAMP)
-	$(PY) -m pytest -q
+pytest: $(STAMP) browser
+	SKYSEP_REQUIRE_BROWSER=1 $(PY) -m pytest -q
 
 docs-check: $(STAMP)
 	$(PY) -m skysep.docgen --check
 
-test: lint typecheck docs-check pytest
+test: lint typecheck docs-check dashboard-check pytest
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
@@ -47,4 +80,4 @@ bench: $(STAMP)
 	$(PY) bench/bench_replay.py --peer --write docs/numbers-replay.md
 
 clean:
-	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache dashboard/node_modules
