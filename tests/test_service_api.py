@@ -195,7 +195,9 @@ def test_admin_manages_parties_and_tokens(service: Service) -> None:
 def test_reports_are_stored_before_the_reply(service: Service) -> None:
     response = service.post_reports("north", head_on(T0)["north"])
     assert response.status_code == 200
-    assert response.json() == {"accepted": 1}
+    assert response.json() == {"accepted": 1, "duplicates": 0}
+    again = service.post_reports("north", head_on(T0)["north"])
+    assert again.json() == {"accepted": 1, "duplicates": 1}
     assert service.store.count_reports() == 1
     stored = service.store.reports_between("north", "N1", T0, T0)
     assert stored[0].alt_m == pytest.approx(9_144.0)
@@ -344,7 +346,7 @@ def test_websocket_delivers_alerts_and_takes_reports(service: Service) -> None:
         "/v1/ws?traffic=true", headers=service.headers("north")
     ) as ws:
         ws.send_json({"type": "reports", "seq": 7, "reports": head_on(T0)["north"]})
-        assert ws.receive_json() == {"type": "ack", "seq": 7, "accepted": 1}
+        assert ws.receive_json() == {"type": "ack", "seq": 7, "accepted": 1, "duplicates": 0}
         ws.send_json({"type": "reports", "seq": 8, "reports": [{"aircraft": "N1"}]})
         error = ws.receive_json()
         assert error["type"] == "error"

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Final, Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -29,6 +30,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from skysep import units
 from skysep.agreement import Agreement
 from skysep.errors import ServiceError, StorageError
+from skysep.service._hotline import HotlineService
+from skysep.service._hotline import router as hotline_router
 from skysep.service._live import TRACK_AFTER_S, TRACK_BEFORE_S
 from skysep.service._models import (
     Accepted,
@@ -82,13 +85,20 @@ def create_app(
     clock: Callable[[], float] = time.time,
     run_cycles: bool = True,
     threads: int | None = None,
+    key: Ed25519PrivateKey | None = None,
 ) -> FastAPI:
     """The SkySep service as an ASGI app (uvicorn runs it; tests may too).
 
     ``run_cycles=False`` leaves the detection loop off: tests then call
-    ``app.state.live.run_cycle(now)`` themselves.
+    ``app.state.live.run_cycle(now)`` themselves. ``key`` signs the record's heads and
+    receipts (``skysep serve --key``); without one, a key made for this app only (lost
+    when it stops: nothing signed with it can be verified later).
     """
     live = LiveService(store, agreement, clock=clock, threads=threads)
+    if key is None:
+        log.warning("no signing key given: using a temporary one")
+        key = Ed25519PrivateKey.generate()
+    live.hotline = HotlineService(store, agreement, key, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -121,6 +131,8 @@ def create_app(
     )
     app.state.live = live
     app.state.store = store
+    app.state.hotline = live.hotline
+    app.include_router(hotline_router)  # threads, messages, receipts, the key
 
     # -- errors: one shape for all -------------------------------------------------------------
 
@@ -192,9 +204,10 @@ def create_app(
 
     # -- ingest ----------------------------------------------------------------------------
 
-    async def accept(party_id: str, reports: list[ReportIn]) -> int:
+    async def accept(party_id: str, reports: list[ReportIn]) -> Accepted:
         _check_batch(party_id, reports, clock())
-        return await live.ingest(party_id, reports)
+        accepted, duplicates = await live.ingest(party_id, reports)
+        return Accepted(accepted=accepted, duplicates=duplicates)
 
     @app.post(
         "/v1/reports",
@@ -208,7 +221,7 @@ def create_app(
         The batch is taken whole or not at all: any bad report rejects it with
         422, naming the index and field of every offending report.
         """
-        return Accepted(accepted=await accept(party_id, batch.reports))
+        return await accept(party_id, batch.reports)
 
     # -- live picture ----------------------------------------------------------------------
 
@@ -424,7 +437,7 @@ def create_app(
                     )
                 batch = ReportBatch.model_validate({"reports": data.get("reports")})
                 accepted = await accept(party_id, batch.reports)
-                return {"type": "ack", "seq": seq, "accepted": accepted}
+                return {"type": "ack", "seq": seq, **accepted.model_dump()}
             except json.JSONDecodeError as exc:
                 return _ws_error(seq, 422, f"not JSON: {exc}", [])
             except ValidationError as exc:

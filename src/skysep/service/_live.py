@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Final
 
 import numpy as np
@@ -85,6 +86,11 @@ class Snapshot:
             vs_mps=self.vs_mps,
             party=self.party,
         )
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """The row of each ``party/aircraft`` key (built once per snapshot, when first used)."""
+        return {str(k): n for n, k in enumerate(self.key.tolist())}
 
     def state(self, i: int) -> dict[str, Any]:
         """Aircraft ``i`` as a plain mapping (SI, times as epoch seconds)."""
@@ -396,7 +402,7 @@ class Detector:
     def _resolved(self, pair: tuple[str, str], held: _Active, s: Snapshot) -> dict[str, Any]:
         party_a, aircraft_a = split_key(pair[0])
         party_b, aircraft_b = split_key(pair[1])
-        where = {str(k): n for n, k in enumerate(s.key) if str(k) in pair}
+        where = {k: s.index[k] for k in pair if k in s.index}
         detail: dict[str, Any] = {"first_alert": held.first_alert}
         for side, k in (("a", pair[0]), ("b", pair[1])):
             detail[side] = s.state(where[k]) if k in where else None

@@ -107,7 +107,10 @@ class ReportBatch(BaseModel):
 
 
 class Accepted(BaseModel):
-    accepted: int = Field(description="Reports stored (durably) by this request.")
+    accepted: int = Field(description="Reports of the batch, all durably stored.")
+    duplicates: int = Field(
+        0, description="Of them, reports of an aircraft at a time already stored (kept once)."
+    )
 
 
 class Problem(BaseModel):

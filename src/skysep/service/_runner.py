@@ -25,6 +25,7 @@ import numpy as np
 
 from skysep import units
 from skysep.agreement import Agreement
+from skysep.service._hotline import HotlineService
 from skysep.service._hub import Hub
 from skysep.service._live import (
     TRACK_AFTER_S,
@@ -82,6 +83,8 @@ class LiveService:
         self._pending_tracks: dict[int, dict[str, Any]] = {}
         self._task: asyncio.Task[None] | None = None
         self._cycles = 0
+        #: The hotline and the record (set by create_app); None: neither runs.
+        self.hotline: HotlineService | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -145,8 +148,11 @@ class LiveService:
 
     # -- ingest ----------------------------------------------------------------------------
 
-    async def ingest(self, party_id: str, reports: Sequence[ReportIn]) -> int:
-        """Store a validated batch (committed before this returns), then take it live."""
+    async def ingest(self, party_id: str, reports: Sequence[ReportIn]) -> tuple[int, int]:
+        """Store a validated batch (committed before this returns), then take it live.
+
+        Returns (reports in the batch, of which already stored).
+        """
         received = self.clock()
         rows = [
             Report(
@@ -163,9 +169,9 @@ class LiveService:
             )
             for r in reports
         ]
-        await asyncio.to_thread(self.store.insert_reports, rows)
+        new = await asyncio.to_thread(self.store.insert_reports, rows)
         self.picture.update(rows)
-        return len(rows)
+        return len(rows), len(rows) - new
 
     # -- one cycle -------------------------------------------------------------------------
 
@@ -204,14 +210,17 @@ class LiveService:
         ids = self.store.insert_alerts(result.events)
         for event, alert_id in zip(result.events, ids, strict=True):
             event["id"] = alert_id
-        incident_ids = [self.store.insert_incident(row) for row in result.opened]
+        # One transaction each (a commit is an fsync): a busy cycle changes hundreds.
+        incident_ids = self.store.insert_incidents(result.opened)
         self.detector.attach_incident_ids(result, incident_ids)
+        self.store.update_incidents(result.changed)
         for incident_id, values in result.changed:
-            self.store.update_incident(incident_id, values)
             if values.get("status") == "closed":
                 row = self.store.incident(incident_id)
                 if row is not None:
                     self._pending_tracks[incident_id] = row
+        if self.hotline is not None:  # chain the alerts and incidents, post traffic alerts
+            self.hotline.after_cycle(result, incident_ids)
         self._record_tracks(snapshot.time)
         return result
 
@@ -235,6 +244,8 @@ class LiveService:
             for party in {event["party_a"], event["party_b"]}:
                 view = alert_view(event, party)
                 self.hub.publish(party, {"type": "alert", "alert": view.model_dump(mode="json")})
+        if self.hotline is not None:
+            self.hotline.deliver(self.hub)
         for party in self.hub.parties_wanting_traffic():
             traffic = self.traffic_for(party)
             self.hub.publish(

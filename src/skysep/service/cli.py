@@ -18,6 +18,8 @@ from skysep.agreement import LANGUAGES, PRESETS
 from skysep.errors import SkySepError
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from skysep.storage import Store
 
 DbOption = Annotated[
@@ -54,6 +56,27 @@ def _store(db: str) -> Store:
         raise _fail(str(exc)) from None
 
 
+def default_key_path(store: Store) -> Path:
+    """``skysep-key.pem`` next to a SQLite file, or in the working directory for PostgreSQL."""
+    database = store.engine.url.database if store.dialect == "sqlite" else None
+    folder = Path(database).expanduser().resolve().parent if database else Path.cwd()
+    return folder / "skysep-key.pem"
+
+
+def _signing_key(path: Path | None, store: Store) -> Ed25519PrivateKey:
+    from skysep.record import key_fingerprint, load_or_create_key
+
+    chosen = path if path is not None else default_key_path(store)
+    try:
+        loaded = load_or_create_key(chosen)
+    except SkySepError as exc:
+        raise _fail(str(exc)) from None
+    err.print(
+        f"signing key {chosen}: fingerprint {key_fingerprint(loaded)}", markup=False, soft_wrap=True
+    )
+    return loaded
+
+
 def serve(
     agreement: Annotated[
         Path | None,
@@ -71,6 +94,16 @@ def serve(
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.")
     ] = "info",
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            help="The server's Ed25519 signing key (PEM, mode 0600), created if absent. "
+            "Default: skysep-key.pem next to the SQLite file, or in the working directory "
+            "for PostgreSQL.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the deconfliction service (FastAPI on uvicorn) until interrupted."""
     import uvicorn
@@ -91,7 +124,8 @@ def serve(
         raise _fail(str(exc)) from None
     store = _store(db)
     configure(log_level)
-    app = create_app(store, chosen)
+    signing_key = _signing_key(key, store)
+    app = create_app(store, chosen, key=signing_key)
     config = uvicorn.Config(
         app,
         host=host,
