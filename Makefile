@@ -65,7 +65,16 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected no tests: that fails here like any other non-zero code.
+# The storage and service suites run on SQLite and on PostgreSQL: scripts/postgres.sh finds a
+# server or starts a private one from Debian's packages; if it cannot, those suites are
+# skipped and pytest's summary (-ra) names each one and why.
 pytest: $(STAMP) browser
+	@if pg_url=$$(PY=$(PY) scripts/postgres.sh); then \
+	  echo "PostgreSQL for the tests: $$pg_url"; \
+	  export SKYSEP_TEST_POSTGRES=$$pg_url SKYSEP_REQUIRE_POSTGRES=1; \
+	else \
+	  echo "WARNING: no PostgreSQL: the PostgreSQL variants of the storage and service tests will be SKIPPED"; \
+	fi; \
 	SKYSEP_REQUIRE_BROWSER=1 $(PY) -m pytest -q
 
 docs-check: $(STAMP)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from databases import BACKENDS, database
 
 from skysep.errors import StorageError
@@ -37,7 +40,11 @@ def report(aircraft: str, t: float, party: str = "north", **kw: float) -> Report
 
 
 def test_migrations_create_exactly_the_declared_schema(store: Store) -> None:
-    assert store.schema_revision() == "0001"
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("skysep.storage").joinpath("migrations"))
+    )
+    assert store.schema_revision() == ScriptDirectory.from_config(config).get_current_head()
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
