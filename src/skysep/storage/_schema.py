@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -162,4 +163,112 @@ __all__ = [
     "parties",
     "reports",
     "tokens",
+]
+
+# -- hotline and verifiable record (issue #5) -----------------------------------------------------
+
+#: A conversation between two parties (``party_a`` < ``party_b``). ``kind`` 'conflict': opened
+#: by a conflict between ``aircraft_a`` (of party_a) and ``aircraft_b`` (of party_b), one thread
+#: per such pair; 'direct': opened by a party, no aircraft.
+threads = Table(
+    "threads",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("party_a", String(64), nullable=False),
+    Column("party_b", String(64), nullable=False),
+    Column("aircraft_a", String(64), nullable=True),
+    Column("aircraft_b", String(64), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_threads_party_a", "party_a"),
+    Index("ix_threads_party_b", "party_b"),
+    Index("ix_threads_pair", "party_a", "aircraft_a", "party_b", "aircraft_b"),
+)
+
+#: Hotline messages: ``sender`` a party id, or 'skysep' for the service's own (traffic alerts,
+#: escalations); ``body`` the structured message (``skysep.hotline``); ``seq`` the chain entry
+#: that records it.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("thread_id", BigId, ForeignKey("threads.id"), nullable=False),
+    Column("sender", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("requires_ack", Boolean, nullable=False),
+    Column("deadline", Float, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("seq", BigInteger, nullable=True),
+    Index("ix_messages_thread_id", "thread_id"),
+)
+
+#: Who acknowledged (or answered unable to) which message, when, with which reply.
+acks = Table(
+    "acks",
+    metadata,
+    Column("message_id", BigId, ForeignKey("messages.id"), primary_key=True),
+    Column("party", String(64), primary_key=True),
+    Column("time", Float, nullable=False),
+    Column("reply_id", BigId, ForeignKey("messages.id"), nullable=True),
+)
+
+#: Escalations of messages not acknowledged by their deadline (``escalation_id``: the
+#: 'escalation' message written on the thread).
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("message_id", BigId, ForeignKey("messages.id"), primary_key=True),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("time", Float, nullable=False),
+    Column("escalation_id", BigId, ForeignKey("messages.id"), nullable=True),
+)
+
+#: The append-only, hash-chained log (``skysep.record``): one row per entry, as hashed.
+#: ``time`` is the record's text form (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), which the hash covers.
+chain = Table(
+    "chain",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("time", String(32), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("parties", JSON, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("salt", String(32), nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+
+#: Which party each chain entry concerns (for a party's receipts without scanning the chain).
+chain_parties = Table(
+    "chain_parties",
+    metadata,
+    Column("party", String(64), primary_key=True),
+    Column("seq", BigInteger, ForeignKey("chain.seq"), primary_key=True, autoincrement=False),
+)
+
+#: Signed chain heads: "entry ``seq`` has hash ``hash``", Ed25519 by the key ``key`` (fingerprint).
+heads = Table(
+    "heads",
+    metadata,
+    Column("seq", BigInteger, ForeignKey("chain.seq"), primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("time", String(32), nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("key", String(64), nullable=False),
+)
+
+APPEND_ONLY = APPEND_ONLY | {"messages", "acks", "escalations", "chain", "chain_parties", "heads"}
+
+__all__ += [
+    "acks",
+    "chain",
+    "chain_parties",
+    "escalations",
+    "heads",
+    "messages",
+    "threads",
 ]
