@@ -21,6 +21,7 @@ from skysep.hotline._models import (
     Request,
     TrafficAlert,
     Unable,
+    message_problems,
     parse_message,
 )
 from skysep.hotline._render import LANGUAGES, catalogue_path, render, translations
@@ -47,6 +48,7 @@ __all__ = [
     "answered",
     "catalogue_path",
     "due_escalations",
+    "message_problems",
     "next_due",
     "parse_message",
     "render",

@@ -37,6 +37,7 @@ __all__ = [
     "Request",
     "TrafficAlert",
     "Unable",
+    "message_problems",
     "parse_message",
 ]
 
@@ -221,6 +222,31 @@ def parse_message(data: Mapping[str, Any] | Message) -> Message:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise HotlineError("; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def message_problems(data: Any) -> list[tuple[str, Any, str]]:
+    """Every problem of a message's JSON object as ``(field, value, description)``; empty
+    when it is valid.
+
+    ``field`` is the field's path below the message (``action``, ``flight_level``), ``kind``
+    for a missing or unknown kind, or ``message`` for a problem of the whole message (a
+    request's parameters that do not fit its action: ``value`` is then None). The
+    descriptions are those of :func:`parse_message`'s error.
+    """
+    try:
+        _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            path = [str(p) for p in error["loc"][1:] if not isinstance(p, int)]
+            value = error.get("input")
+            if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                path, value = ["kind"], (error.get("ctx") or {}).get("tag")
+            elif not path:
+                value = None
+            problems.append((".".join(path) or "message", value, _describe(error)))
+        return problems
+    return []
 
 
 def _describe(error: Any) -> str:
