@@ -272,3 +272,69 @@ __all__ += [
     "messages",
     "threads",
 ]
+
+# -- operations: 4D volumes, strategic-conflict notices, live volume alerts (issue #6) ------------
+
+#: Operations as filed: ``id`` is the filing party's own id (unique per party, so two parties'
+#: "op1" never meet); ``document`` the GeoJSON FeatureCollection as filed (its volumes are
+#: parsed again from it at start-up); ``state`` planned, active, ended or cancelled.
+operations = Table(
+    "operations",
+    metadata,
+    Column("party_id", String(64), primary_key=True),
+    Column("id", String(128), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_operations_state", "state"),
+)
+
+#: Strategic-conflict notices, one row per recipient and event (``new``, or ``withdrawn`` when
+#: the overlap is gone). Only what the recipient may see: its own ``operation_id`` and
+#: ``volume_id``, the other party, and the overlap (``region`` GeoJSON, band, window).
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("conflict_id", String(32), nullable=False),
+    Column("party_id", String(64), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("other_party", String(64), nullable=False),
+    Column("operation_id", String(128), nullable=False),
+    Column("volume_id", String(128), nullable=False),
+    Column("region", JSON, nullable=False),
+    Column("lower_m", Float, nullable=False),
+    Column("upper_m", Float, nullable=False),
+    Column("start", Float, nullable=False),
+    Column("end", Float, nullable=False),
+    Column("time", Float, nullable=False),
+    Index("ix_notices_party_id_id", "party_id", "id"),
+    Index("ix_notices_conflict_id", "conflict_id"),
+)
+
+#: Live volume alert events: ``kind`` intrusion (an aircraft in another party's active volume)
+#: or conformance (an aircraft outside its own party's active operation that lists it; no
+#: ``volume_id``); ``event`` new or resolved. ``operation_id`` is its party's own id.
+#: ``detail``: the aircraft's state and the volume's area, band and window.
+volume_alerts = Table(
+    "volume_alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("time", Float, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("aircraft", String(64), nullable=False),
+    Column("aircraft_party", String(64), nullable=False),
+    Column("operation_id", String(128), nullable=False),
+    Column("volume_id", String(128), nullable=True),
+    Column("operation_party", String(64), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_volume_alerts_aircraft_party_id", "aircraft_party", "id"),
+    Index("ix_volume_alerts_operation_party_id", "operation_party", "id"),
+)
+
+APPEND_ONLY = APPEND_ONLY | {"notices", "volume_alerts"}
+
+__all__ += ["notices", "operations", "volume_alerts"]

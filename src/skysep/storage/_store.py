@@ -38,6 +38,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from skysep.errors import StorageError
+from skysep.storage._operations import OperationsStore
 from skysep.storage._records import HotlineRecordStore
 from skysep.storage._schema import (
     alerts,
@@ -146,7 +147,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
     cursor.close()
 
 
-class Store(HotlineRecordStore):
+class Store(HotlineRecordStore, OperationsStore):
     """The service's storage: parties, tokens, reports, alerts, incidents.
 
     Open one with :meth:`Store.open` (which migrates the schema to the
