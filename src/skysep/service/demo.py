@@ -148,6 +148,7 @@ def demo(
     if log_level not in ("debug", "info", "warning", "error"):
         _fail(f"--log-level {log_level!r} is not valid, must be one of debug, info, warning, error")
     import uvicorn
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from skysep.agreement import preset
     from skysep.errors import SkySepError
@@ -174,7 +175,8 @@ def demo(
             tokens[party.id] = store.add_party(party.id, party.name, language, time.time())
         configure(log_level)
         clock = scaled_clock(speed)
-        app = create_app(store, agreement, clock=clock)
+        # The record's signing key lives as long as the drill's database: both are temporary.
+        app = create_app(store, agreement, clock=clock, key=Ed25519PrivateKey.generate())
         config = uvicorn.Config(
             app,
             host=host,
