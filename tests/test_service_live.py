@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -138,7 +137,7 @@ def test_same_party_conflicts_stay_within_the_party() -> None:
     a = agreement()
     picture, detector = LivePicture(a.stale_s), Detector(a)
     n1, s1 = head_on_reports(T0)
-    picture.update([n1, replace(s1, party_id="north", aircraft="N2")])
+    picture.update([n1, s1._replace(party_id="north", aircraft="N2")])
     result = detector.cycle(picture.snapshot(T0))
     assert [(e["party_a"], e["party_b"]) for e in result.events] == [("north", "north")]
     assert set(result.visible) == {"north"}

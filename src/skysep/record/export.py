@@ -20,7 +20,6 @@ and hands them to :func:`~skysep.record.write_bundle`. What goes in:
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -61,7 +60,7 @@ def _track_rows(store: Store, row: dict[str, Any], t0: float, t1: float) -> list
     points = store.incident_tracks(int(row["id"]))
     if not points:
         points = [
-            asdict(r)
+            r._asdict()
             for side in ("a", "b")
             for r in store.reports_between(row[f"party_{side}"], row[f"aircraft_{side}"], t0, t1)
         ]
