@@ -16,12 +16,13 @@ shapely ships no type information: its values are typed :data:`Geometry`
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import shapely  # type: ignore[import-untyped]
+import shapely.geometry  # type: ignore[import-untyped]
 from pyproj import Geod
 
 #: A shapely geometry (shapely has no type stubs).
@@ -157,6 +158,26 @@ def geojson(geometry: Geometry) -> dict[str, Any]:
     if len(polygons) == 1:
         return {"type": "Polygon", "coordinates": rings(polygons[0])}
     return {"type": "MultiPolygon", "coordinates": [rings(p) for p in polygons]}
+
+
+def normalize(geometry: Geometry) -> Any:
+    """The same geometry in shapely's canonical form (rings' start and orientation, parts'
+    order), so that one area gives one GeoJSON whichever side computed it."""
+    return shapely.normalize(geometry)
+
+
+def same_area(a: Mapping[str, Any], b: Mapping[str, Any], tolerance_deg: float = 1e-9) -> bool:
+    """Do two GeoJSON (multi)polygons cover the same area (vertex order and start aside)?"""
+    ga, gb = shapely.geometry.shape(a), shapely.geometry.shape(b)
+    if shapely.equals_exact(shapely.normalize(ga), shapely.normalize(gb), tolerance=tolerance_deg):
+        return True
+    return bool(shapely.equals(ga, gb))
+
+
+def representative_point(area: Mapping[str, Any]) -> tuple[float, float]:
+    """(lon, lat) of a point inside a GeoJSON (multi)polygon, to name where it is."""
+    point = shapely.geometry.shape(area).representative_point()
+    return float(point.x), float(point.y)
 
 
 def vertex_count(geometry: Geometry) -> int:

@@ -105,8 +105,9 @@ class StrategicConflict:
         object.__setattr__(self, "conflict_id", digest)
 
     def region_geojson(self) -> dict[str, Any]:
-        """The overlap as a GeoJSON geometry (lon/lat)."""
-        return geo.geojson(self.region)
+        """The overlap as a GeoJSON geometry (lon/lat), in canonical form: the same for both
+        parties whichever side was checked."""
+        return geo.geojson(geo.normalize(self.region))
 
     def disclosed_to(self, party: str) -> ConflictNotice:
         """The notice ``party`` may see: its own ids, the other party, the overlap."""
