@@ -53,6 +53,7 @@ from skysep.service._models import (
     iso,
     parse_time,
 )
+from skysep.service._operations import router as operations_router
 from skysep.service._runner import LiveService, alert_view, incident_view
 from skysep.storage import Principal, Store
 
@@ -133,6 +134,7 @@ def create_app(
     app.state.store = store
     app.state.hotline = live.hotline
     app.include_router(hotline_router)  # threads, messages, receipts, the key
+    app.include_router(operations_router)  # operations, notices, volume alerts (#6)
 
     # -- errors: one shape for all -------------------------------------------------------------
 

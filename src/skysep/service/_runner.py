@@ -44,6 +44,7 @@ from skysep.service._models import (
     Traffic,
     iso,
 )
+from skysep.service._operations import OperationsService
 from skysep.storage import Report, Store
 
 log = logging.getLogger("skysep.service")
@@ -85,6 +86,8 @@ class LiveService:
         self._cycles = 0
         #: The hotline and the record (set by create_app); None: neither runs.
         self.hotline: HotlineService | None = None
+        #: Operations: the strategic index, notices and live volume alerts (issue #6).
+        self.operations = OperationsService(store, self)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -114,6 +117,7 @@ class LiveService:
         self.detector.restore(active, open_incidents)
         for row in self.store.incidents_with_status("closed"):
             self._pending_tracks[int(row["id"])] = row
+        self.operations.restore()
         log.info(
             "restored",
             extra={
@@ -221,6 +225,7 @@ class LiveService:
                     self._pending_tracks[incident_id] = row
         if self.hotline is not None:  # chain the alerts and incidents, post traffic alerts
             self.hotline.after_cycle(result, incident_ids)
+        self.operations.after_cycle(snapshot)  # intrusions and conformance: volume alerts
         self._record_tracks(snapshot.time)
         return result
 
@@ -246,6 +251,7 @@ class LiveService:
                 self.hub.publish(party, {"type": "alert", "alert": view.model_dump(mode="json")})
         if self.hotline is not None:
             self.hotline.deliver(self.hub)
+        self.operations.deliver(self.hub)
         for party in self.hub.parties_wanting_traffic():
             traffic = self.traffic_for(party)
             self.hub.publish(
