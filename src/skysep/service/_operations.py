@@ -510,7 +510,7 @@ class OperationsService:
                 for notice_id, n in zip(ids, notices, strict=True):
                     entry = w.append("notice", (n["party_id"],), _notice_payload(n, notice_id))
                     seqs[(notice_id, n["party_id"])] = entry.seq
-                messages = []
+                written = []
                 for (cid, event), pair in _by_conflict(notices).items():
                     a, b = sorted(pair)
                     thread = _operations_thread(w, a, b)
@@ -524,8 +524,8 @@ class OperationsService:
                         if event == "new"
                         else None,
                     )
-                    messages.append((thread, message))
-                return ids, seqs, messages
+                    written.append((thread, message))
+                return ids, seqs, written
 
             (ids, notice_seq, posted), recorded = self.store.record(now, hotline.key, write)
             entries = {e.seq: e for e in recorded.entries}
