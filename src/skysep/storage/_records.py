@@ -20,7 +20,20 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, Engine, and_, case, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 
 from skysep.errors import StorageError
 from skysep.record import Entry, SignedHead, append, format_time, sign_head
@@ -49,6 +62,13 @@ SYSTEM_SENDER: Final = "skysep"
 CHAIN_LOCK_KEY: Final = 0x534B59534550
 
 T = TypeVar("T")
+#: Ids in one ``IN (...)`` at most (SQLite's limit on bound parameters is far above).
+CHUNK: Final = 500
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def jsonable(value: Any) -> Any:
@@ -97,10 +117,20 @@ class RecordWriter:
 
     Chain entries are appended in call order; each gets the transaction's time (never
     earlier than the previous entry's).
+
+    Rows of the chain, ``chain_parties``, messages and escalations are buffered and written
+    with one ``executemany`` per table when the transaction ends (:meth:`flush`, called by
+    :meth:`HotlineRecordStore.record` before the head is signed): the hashes are computed
+    in order as entries are appended, only the INSERTs wait. Message and thread ids are
+    allocated by the writer (on SQLite the next rowid, under the write lock; on PostgreSQL
+    from the column's sequence), so an entry's payload holds its message's id before the
+    row is written. :attr:`conn` flushes first: statements of the caller's own see every
+    row written so far.
     """
 
     def __init__(self, conn: Connection, last: Entry | None, now: float) -> None:
-        self.conn = conn
+        self._conn = conn
+        self._postgres = conn.dialect.name == "postgresql"
         self.now = now
         self.entries: list[Entry] = []
         self._last = last
@@ -108,6 +138,21 @@ class RecordWriter:
         if last is not None and stamp < last.time:  # the clock stepped back
             stamp = last.time
         self._time = stamp
+        self._chain_rows: list[dict[str, Any]] = []
+        self._party_rows: list[dict[str, Any]] = []
+        self._message_rows: list[dict[str, Any]] = []
+        self._escalation_rows: list[dict[str, Any]] = []
+        #: Threads whose ``updated_at`` becomes ``now`` (written by :meth:`flush`).
+        self._touched: dict[int, None] = {}
+        #: Per table: ids reserved (PostgreSQL), or the next id to give (SQLite).
+        self._reserved: dict[str, list[int]] = {"messages": [], "threads": []}
+        self._next_id: dict[str, int] = {}
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection, with every buffered row written first."""
+        self.flush()
+        return self._conn
 
     @property
     def next_seq(self) -> int:
@@ -117,26 +162,74 @@ class RecordWriter:
     def append(self, kind: str, parties: Iterable[str], payload: Mapping[str, Any]) -> Entry:
         """Append one chain entry (and index the parties it concerns)."""
         entry = append(self._last, self._time, kind, parties, jsonable(payload))
-        self.conn.execute(
-            chain.insert().values(
-                seq=entry.seq,
-                time=entry.time,
-                kind=entry.kind,
-                parties=list(entry.parties),
-                payload=entry.payload,
-                salt=entry.salt,
-                payload_hash=entry.payload_hash,
-                prev_hash=entry.prev_hash,
-                hash=entry.hash,
-            )
+        self._chain_rows.append(
+            {
+                "seq": entry.seq,
+                "time": entry.time,
+                "kind": entry.kind,
+                "parties": list(entry.parties),
+                "payload": entry.payload,
+                "salt": entry.salt,
+                "payload_hash": entry.payload_hash,
+                "prev_hash": entry.prev_hash,
+                "hash": entry.hash,
+            }
         )
-        if entry.parties:
-            self.conn.execute(
-                chain_parties.insert(), [{"party": p, "seq": entry.seq} for p in entry.parties]
-            )
+        self._party_rows.extend({"party": p, "seq": entry.seq} for p in entry.parties)
         self._last = entry
         self.entries.append(entry)
         return entry
+
+    def flush(self) -> None:
+        """Write the buffered rows (chain, chain_parties, messages, escalations, threads'
+        ``updated_at``), one ``executemany`` per table, in an order the foreign keys accept."""
+        conn = self._conn
+        for table, rows in (
+            (chain, self._chain_rows),
+            (chain_parties, self._party_rows),
+            (messages, self._message_rows),
+            (escalations, self._escalation_rows),
+        ):
+            if rows:
+                conn.execute(table.insert(), rows)
+                rows.clear()
+        if self._touched:
+            ids = list(self._touched)
+            self._touched.clear()
+            for chunk in _chunks(ids):
+                conn.execute(
+                    update(threads).where(threads.c.id.in_(chunk)).values(updated_at=self.now)
+                )
+
+    # -- ids -------------------------------------------------------------------------------
+
+    def reserve_ids(self, table: str, count: int) -> None:
+        """Take ``count`` ids for ``table`` ('messages' or 'threads') in one query
+        (PostgreSQL: from its sequence; SQLite needs none): for a batch about to be written."""
+        if table not in self._reserved:
+            raise StorageError(f"no ids to reserve for table {table!r}")
+        if not self._postgres or count <= 0:
+            return
+        sequence = f"pg_get_serial_sequence('{table}', 'id')"
+        rows = self._conn.execute(
+            text(f"SELECT nextval({sequence}) FROM generate_series(1, :n)"), {"n": count}
+        ).all()
+        self._reserved[table].extend(sorted(int(r[0]) for r in rows))
+
+    def _new_id(self, table: str) -> int:
+        reserved = self._reserved[table]
+        if reserved:
+            return reserved.pop(0)
+        if self._postgres:
+            self.reserve_ids(table, 1)
+            return reserved.pop(0)
+        if table not in self._next_id:  # the rowid SQLite would give (no AUTOINCREMENT)
+            column = messages.c.id if table == "messages" else threads.c.id
+            last = self._conn.execute(select(func.max(column))).scalar()
+            self._next_id[table] = 1 if last is None else int(last) + 1
+        given = self._next_id[table]
+        self._next_id[table] = given + 1
+        return given
 
     # -- threads ---------------------------------------------------------------------------
 
@@ -147,24 +240,49 @@ class RecordWriter:
 
         Parties are put in order (``party_a`` < ``party_b``), each with its aircraft.
         """
-        if party_a == party_b:
-            raise StorageError(f"a thread needs two parties, got {party_a!r} twice")
-        if party_b < party_a:
-            party_a, aircraft_a, party_b, aircraft_b = party_b, aircraft_b, party_a, aircraft_a
-        found = self.conn.execute(
-            select(threads)
-            .where(
-                threads.c.kind == "conflict",
-                threads.c.party_a == party_a,
-                threads.c.aircraft_a == aircraft_a,
-                threads.c.party_b == party_b,
-                threads.c.aircraft_b == aircraft_b,
-            )
-            .order_by(threads.c.id)
-        ).first()
-        if found is not None:
-            return dict(found._mapping)
-        return self._insert_thread("conflict", subject, party_a, party_b, aircraft_a, aircraft_b)
+        [thread] = self.conflict_threads([(party_a, aircraft_a, party_b, aircraft_b, subject)])
+        return thread
+
+    def conflict_threads(
+        self, wanted: Sequence[tuple[str, str, str, str, str]]
+    ) -> list[dict[str, Any]]:
+        """:meth:`conflict_thread` for many ``(party_a, aircraft_a, party_b, aircraft_b,
+        subject)`` at once: one query for those that exist, one ``executemany`` for the new
+        ones (created in the order first wanted). One thread per item, in order."""
+        keys: list[tuple[str, str, str, str]] = []
+        for party_a, aircraft_a, party_b, aircraft_b, _ in wanted:
+            if party_a == party_b:
+                raise StorageError(f"a thread needs two parties, got {party_a!r} twice")
+            if party_b < party_a:
+                party_a, aircraft_a, party_b, aircraft_b = party_b, aircraft_b, party_a, aircraft_a
+            keys.append((party_a, aircraft_a, party_b, aircraft_b))
+        if not keys:
+            return []
+        self.flush()  # rows read back as they stand in the transaction
+        found: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        distinct = list(dict.fromkeys(keys))
+        columns = (threads.c.party_a, threads.c.aircraft_a, threads.c.party_b, threads.c.aircraft_b)
+        for chunk in _chunks(distinct, 200):
+            rows = self._conn.execute(
+                select(threads)
+                .where(threads.c.kind == "conflict", tuple_(*columns).in_(chunk))
+                .order_by(threads.c.id)
+            ).all()
+            for row in rows:
+                key = (row.party_a, row.aircraft_a, row.party_b, row.aircraft_b)
+                found.setdefault(key, dict(row._mapping))
+        subjects: dict[tuple[str, str, str, str], str] = {}
+        for key, item in zip(keys, wanted, strict=True):
+            subjects.setdefault(key, item[4])
+        missing = [k for k in distinct if k not in found]
+        self.reserve_ids("threads", len(missing))
+        new_rows = [
+            self._thread_values("conflict", subjects[k], k[0], k[2], k[1], k[3]) for k in missing
+        ]
+        if new_rows:
+            self._conn.execute(threads.insert(), new_rows)
+        found.update(zip(missing, new_rows, strict=True))
+        return [found[k] for k in keys]
 
     def direct_thread(self, party_a: str, party_b: str, subject: str) -> dict[str, Any]:
         """A new thread opened by a party with another."""
@@ -172,6 +290,27 @@ class RecordWriter:
             raise StorageError(f"a thread needs two parties, got {party_a!r} twice")
         low, high = sorted((party_a, party_b))
         return self._insert_thread("direct", subject, low, high, None, None)
+
+    def _thread_values(
+        self,
+        kind: str,
+        subject: str,
+        party_a: str,
+        party_b: str,
+        aircraft_a: str | None,
+        aircraft_b: str | None,
+    ) -> dict[str, Any]:
+        return {
+            "id": self._new_id("threads"),
+            "kind": kind,
+            "subject": subject,
+            "party_a": party_a,
+            "party_b": party_b,
+            "aircraft_a": aircraft_a,
+            "aircraft_b": aircraft_b,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
 
     def _insert_thread(
         self,
@@ -182,19 +321,9 @@ class RecordWriter:
         aircraft_a: str | None,
         aircraft_b: str | None,
     ) -> dict[str, Any]:
-        values = {
-            "kind": kind,
-            "subject": subject,
-            "party_a": party_a,
-            "party_b": party_b,
-            "aircraft_a": aircraft_a,
-            "aircraft_b": aircraft_b,
-            "created_at": self.now,
-            "updated_at": self.now,
-        }
-        key = self.conn.execute(threads.insert().values(**values)).inserted_primary_key
-        assert key is not None
-        return {"id": int(key[0]), **values}
+        values = self._thread_values(kind, subject, party_a, party_b, aircraft_a, aircraft_b)
+        self._conn.execute(threads.insert().values(**values))
+        return values
 
     # -- messages --------------------------------------------------------------------------
 
@@ -214,7 +343,8 @@ class RecordWriter:
         stored (id, thread, sender, kind, body, requires_ack, deadline, time).
         """
         seq = self.next_seq
-        values = {
+        row = {
+            "id": self._new_id("messages"),
             "thread_id": int(thread["id"]),
             "sender": sender,
             "kind": str(body["kind"]),
@@ -224,12 +354,8 @@ class RecordWriter:
             "created_at": self.now,
             "seq": seq,
         }
-        key = self.conn.execute(messages.insert().values(**values)).inserted_primary_key
-        assert key is not None
-        row = {"id": int(key[0]), **values}
-        self.conn.execute(
-            update(threads).where(threads.c.id == int(thread["id"])).values(updated_at=self.now)
-        )
+        self._message_rows.append(row)
+        self._touched[row["thread_id"]] = None
         self.append(
             record_kind,
             (str(thread["party_a"]), str(thread["party_b"])),
@@ -244,17 +370,18 @@ class RecordWriter:
                 "time": self.now,
             },
         )
-        return row
+        return dict(row)
 
     def add_ack(self, message_id: int, party: str, reply_id: int) -> bool:
         """Record that ``party`` answered ``message_id`` with message ``reply_id``; False when
         it had already answered it (the first answer counts)."""
-        found = self.conn.execute(
+        conn = self.conn  # the reply written first (the ack refers to it)
+        found = conn.execute(
             select(acks.c.message_id).where(acks.c.message_id == message_id, acks.c.party == party)
         ).first()
         if found is not None:
             return False
-        self.conn.execute(
+        conn.execute(
             acks.insert().values(
                 message_id=message_id, party=party, time=self.now, reply_id=reply_id
             )
@@ -262,10 +389,13 @@ class RecordWriter:
         return True
 
     def add_escalation(self, message_id: int, attempt: int, escalation_id: int) -> None:
-        self.conn.execute(
-            escalations.insert().values(
-                message_id=message_id, attempt=attempt, time=self.now, escalation_id=escalation_id
-            )
+        self._escalation_rows.append(
+            {
+                "message_id": message_id,
+                "attempt": attempt,
+                "time": self.now,
+                "escalation_id": escalation_id,
+            }
         )
 
 
@@ -307,6 +437,7 @@ class HotlineRecordStore:
             last = conn.execute(select(chain).order_by(chain.c.seq.desc()).limit(1)).first()
             writer = RecordWriter(conn, None if last is None else _entry(last), now)
             value = write(writer)
+            writer.flush()
             head = None
             if writer.entries:
                 head = sign_head(key, writer.entries[-1], signed_at=writer.entries[-1].time)
@@ -448,30 +579,92 @@ class HotlineRecordStore:
             )
         return rows
 
+    def messages_with_answers(self, message_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Messages by id, each with its ``acks`` and ``escalations`` (as
+        :meth:`thread_messages` gives them); ids not found are left out."""
+        ids = list(dict.fromkeys(message_ids))
+        rows: list[dict[str, Any]] = []
+        answered: list[Any] = []
+        escalated: list[Any] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(ids):
+                rows += [
+                    dict(r._mapping)
+                    for r in conn.execute(select(messages).where(messages.c.id.in_(chunk)))
+                ]
+                answered += conn.execute(
+                    select(acks).where(acks.c.message_id.in_(chunk)).order_by(acks.c.time)
+                ).all()
+                escalated += conn.execute(
+                    select(escalations)
+                    .where(escalations.c.message_id.in_(chunk))
+                    .order_by(escalations.c.attempt)
+                ).all()
+        by_id = {r["id"]: r for r in rows}
+        for r in rows:
+            r["acks"], r["escalations"] = [], []
+        for a in answered:
+            by_id[a.message_id]["acks"].append(
+                {"party": a.party, "time": a.time, "reply_id": a.reply_id}
+            )
+        for e in escalated:
+            by_id[e.message_id]["escalations"].append(
+                {"attempt": e.attempt, "time": e.time, "escalation_id": e.escalation_id}
+            )
+        return by_id
+
     def unanswered(self) -> list[dict[str, Any]]:
         """Messages that require acknowledgement and lack one from a recipient (the other
         party; both parties for the service's own), each with its thread's parties, the
         parties that answered (``answered_by``) and its escalation times."""
-        answers = (
+        return self._pending(_unanswered())
+
+    def escalation_candidates(
+        self,
+        now: float,
+        *,
+        deadline_s: float,
+        interval_s: float,
+        max_escalations: int,
+        slack_s: float = 1e-3,
+    ) -> list[dict[str, Any]]:
+        """The unanswered messages (as :meth:`unanswered`) that may be due for escalation at
+        ``now``: sent at least ``deadline_s`` before, escalated fewer than
+        ``max_escalations`` times, the last time at least ``interval_s`` before (or never).
+
+        Selected in SQL, ``slack_s`` wide (a superset): the exact decision is
+        :func:`skysep.hotline.due_escalations`'s, on these rows.
+        """
+        done = (
             select(func.count())
-            .select_from(acks)
-            .where(acks.c.message_id == messages.c.id)
+            .select_from(escalations)
+            .where(escalations.c.message_id == messages.c.id)
             .scalar_subquery()
         )
-        needed = case((messages.c.sender == SYSTEM_SENDER, 2), else_=1)
-        query = (
-            select(messages, threads.c.party_a, threads.c.party_b)
-            .join(threads, threads.c.id == messages.c.thread_id)
-            .where(and_(messages.c.requires_ack.is_(True), answers < needed))
-            .order_by(messages.c.id)
+        last = (
+            select(func.max(escalations.c.time))
+            .where(escalations.c.message_id == messages.c.id)
+            .scalar_subquery()
         )
+        query = _unanswered(
+            messages.c.created_at <= now - deadline_s + slack_s,
+            done < max_escalations,
+            or_(last.is_(None), last <= now - interval_s + slack_s),
+        )
+        return self._pending(query)
+
+    def _pending(self, query: Select[Any]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        answered: list[Any] = []
+        escalated: list[Any] = []
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query).all()]
             ids = [r["id"] for r in rows]
-            answered = conn.execute(select(acks).where(acks.c.message_id.in_(ids))).all()
-            escalated = conn.execute(
-                select(escalations).where(escalations.c.message_id.in_(ids))
-            ).all()
+            for chunk in _chunks(ids):
+                answered += conn.execute(select(acks).where(acks.c.message_id.in_(chunk))).all()
+                escalated += conn.execute(
+                    select(escalations).where(escalations.c.message_id.in_(chunk))
+                ).all()
         by_id = {r["id"]: r for r in rows}
         for r in rows:
             r["answered_by"], r["escalated_at"] = [], []
@@ -480,6 +673,24 @@ class HotlineRecordStore:
         for e in escalated:
             by_id[e.message_id]["escalated_at"].append(float(e.time))
         return rows
+
+
+def _unanswered(*conditions: ColumnElement[bool]) -> Select[Any]:
+    """Messages that require acknowledgement and lack one from a recipient, with their
+    thread's parties, in id order (and ``conditions``)."""
+    answers = (
+        select(func.count())
+        .select_from(acks)
+        .where(acks.c.message_id == messages.c.id)
+        .scalar_subquery()
+    )
+    needed = case((messages.c.sender == SYSTEM_SENDER, 2), else_=1)
+    return (
+        select(messages, threads.c.party_a, threads.c.party_b)
+        .join(threads, threads.c.id == messages.c.thread_id)
+        .where(and_(messages.c.requires_ack.is_(True), answers < needed, *conditions))
+        .order_by(messages.c.id)
+    )
 
 
 def _head_row(head: SignedHead) -> dict[str, Any]:
