@@ -184,6 +184,8 @@ class HotlineService:
         self.fingerprint = key_fingerprint(key)
         #: (party, WebSocket message) written by the cycle's thread, sent by :meth:`deliver`.
         self._outbox: list[tuple[str, dict[str, Any]]] = []
+        #: Each known party's language (see :meth:`_language`).
+        self._languages: dict[str, str] = {}
 
     # -- the cycle -------------------------------------------------------------------------
 
@@ -205,25 +207,32 @@ class HotlineService:
                 w.append("alert", (event["party_a"], event["party_b"]), event)
             for row in (*opened, *closed_rows):
                 w.append("incident", (row["party_a"], row["party_b"]), row)
-            for event in events:
-                if event["event"] in ALERTING_EVENTS and event["party_a"] != event["party_b"]:
-                    thread = w.conflict_thread(
-                        event["party_a"],
-                        event["aircraft_a"],
-                        event["party_b"],
-                        event["aircraft_b"],
-                        f"Conflict {event['aircraft_a']} ({event['party_a']}) / "
-                        f"{event['aircraft_b']} ({event['party_b']})",
+            alerting = [
+                e for e in events if e["event"] in ALERTING_EVENTS and e["party_a"] != e["party_b"]
+            ]
+            w.reserve_ids("messages", len(alerting) + len(due))
+            conflicts = w.conflict_threads(
+                [
+                    (
+                        e["party_a"],
+                        e["aircraft_a"],
+                        e["party_b"],
+                        e["aircraft_b"],
+                        f"Conflict {e['aircraft_a']} ({e['party_a']}) / "
+                        f"{e['aircraft_b']} ({e['party_b']})",
                     )
-                    body = _traffic_alert(event)
-                    row = w.add_message(
-                        thread,
-                        SYSTEM_SENDER,
-                        body,
-                        requires_ack=True,
-                        deadline=now + self.agreement.ack_deadline_s,
-                    )
-                    posted.append((thread, row, "message"))
+                    for e in alerting
+                ]
+            )
+            for event, thread in zip(alerting, conflicts, strict=True):
+                row = w.add_message(
+                    thread,
+                    SYSTEM_SENDER,
+                    _traffic_alert(event),
+                    requires_ack=True,
+                    deadline=now + self.agreement.ack_deadline_s,
+                )
+                posted.append((thread, row, "message"))
             for pending, attempt, overdue_s in due:
                 thread = {
                     "id": pending["thread_id"],
@@ -251,16 +260,27 @@ class HotlineService:
 
         posted, recorded = self.store.record(now, self.key, write)
         entries = {e.seq: e for e in recorded.entries}
+        originals = (
+            self.store.messages_with_answers([int(p["id"]) for p, _, _ in due]) if due else {}
+        )
         for thread, row, kind in posted:
             if kind == "message":
                 self._queue_message(thread, row, entries)
             else:
-                self._queue_escalation(thread, row, entries)
+                self._queue_escalation(thread, row, entries, originals)
         if due:
             log.info("messages escalated", extra={"count": len(due)})
 
     def _due(self, now: float) -> list[tuple[dict[str, Any], int, float]]:
-        pending = {int(r["id"]): r for r in self.store.unanswered()}
+        """The messages to escalate now, each with its attempt and seconds overdue: the
+        database selects those that may be due, :func:`due_escalations` decides."""
+        candidates = self.store.escalation_candidates(
+            now,
+            deadline_s=self.agreement.ack_deadline_s,
+            interval_s=self.agreement.ack_deadline_s,
+            max_escalations=MAX_ESCALATIONS,
+        )
+        pending = {int(r["id"]): r for r in candidates}
         states = [
             AckState(
                 str(i),
@@ -286,8 +306,15 @@ class HotlineService:
             hub.publish(party, message)
 
     def _language(self, party: str) -> str:
-        record = self.store.party(party)
-        return "en" if record is None else record.language
+        """The party's language ('en' for an unknown party), cached: a party's language is
+        set when it is created and never changes (an unknown party is asked again)."""
+        language = self._languages.get(party)
+        if language is None:
+            record = self.store.party(party)
+            if record is None:
+                return "en"
+            language = self._languages[party] = record.language
+        return language
 
     def _receipt(self, entry: Entry | None, party: str) -> dict[str, Any] | None:
         if entry is None or not entry.concerns(party):
@@ -320,13 +347,16 @@ class HotlineService:
         self._outbox.extend(self._ws_message(thread, row, entries))
 
     def _queue_escalation(
-        self, thread: Mapping[str, Any], row: dict[str, Any], entries: Mapping[int, Entry]
+        self,
+        thread: Mapping[str, Any],
+        row: dict[str, Any],
+        entries: Mapping[int, Entry],
+        originals: Mapping[int, Mapping[str, Any]],
     ) -> None:
-        """The escalation message to both parties; the original re-sent to those who owe an
-        answer, as ``{"type": "escalation"}``."""
-        original_id = int(row["body"]["refers_to"])
-        originals = self.store.thread_messages(int(thread["id"]))
-        original = next(m for m in originals if m["id"] == original_id)
+        """The escalation message to both parties; the original (``originals``: by id, with
+        acks and escalations) re-sent to those who owe an answer, as
+        ``{"type": "escalation"}``."""
+        original = originals[int(row["body"]["refers_to"])]
         owing = set(awaiting(original, thread))
         for party, message in self._ws_message(thread, row, entries):
             if party in owing:
