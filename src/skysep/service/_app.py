@@ -155,7 +155,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [_problem(e) for e in exc.errors()]
+        problems = _problems(exc.errors())
         return error(
             422, f"{len(problems)} problem(s) in the request; nothing was stored", problems
         )
@@ -443,7 +443,7 @@ def create_app(
             except json.JSONDecodeError as exc:
                 return _ws_error(seq, 422, f"not JSON: {exc}", [])
             except ValidationError as exc:
-                problems = [_problem(e, ("reports",)) for e in exc.errors()]
+                problems = _problems(exc.errors(), ("reports",))
                 return _ws_error(seq, 422, f"{len(problems)} problem(s); nothing stored", problems)
             except ServiceError as exc:
                 return _ws_error(seq, exc.status, str(exc), getattr(exc, "problems", []))
@@ -640,6 +640,27 @@ def _ws_error(seq: Any, status: int, message: str, problems: list[Problem]) -> d
     return {"type": "error", "seq": seq, **body.model_dump(mode="json")}
 
 
+#: Tags pydantic adds to an error's location for the member of a union that failed.
+_UNION_TAGS = frozenset({"datetime", "float", "int", "str", "none", "bool"})
+
+
+def _problems(errors: Any, prefix: tuple[str, ...] = ("body", "reports")) -> list[Problem]:
+    """Pydantic errors as problems, one per (index, field): a value that fits no member of
+    a union (``time``: datetime or number) is one problem, its messages joined."""
+    merged: dict[tuple[int | None, str | None], list[Problem]] = {}
+    for err in errors:
+        problem = _problem(err, prefix)
+        merged.setdefault((problem.index, problem.field), []).append(problem)
+    out = []
+    for group in merged.values():
+        first = group[0]
+        if len(group) > 1:
+            reasons = "; ".join(p.message for p in group)
+            first.message = f"{first.value!r} fits none of the accepted forms ({reasons})"
+        out.append(first)
+    return out
+
+
 def _problem(err: Any, prefix: tuple[str, ...] = ("body", "reports")) -> Problem:
     """A pydantic error as (index, field, value, message)."""
     loc = tuple(err.get("loc", ()))
@@ -647,6 +668,8 @@ def _problem(err: Any, prefix: tuple[str, ...] = ("body", "reports")) -> Problem
         loc = loc[len(prefix) :]
     index = loc[0] if loc and isinstance(loc[0], int) else None
     rest = [str(p) for p in (loc[1:] if index is not None else loc) if p not in ("body",)]
+    if len(rest) > 1 and rest[-1] in _UNION_TAGS:
+        rest = rest[:-1]
     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     fld = ".".join(rest) or None
     if fld is None and "altitude" in message:
