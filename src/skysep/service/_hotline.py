@@ -186,6 +186,9 @@ class HotlineService:
         self._outbox: list[tuple[str, dict[str, Any]]] = []
         #: Each known party's language (see :meth:`_language`).
         self._languages: dict[str, str] = {}
+        #: Messages below this id are settled for good (see ``Store.first_open_message``):
+        #: the due-selection looks from here on, not through the whole history.
+        self._open_from = 0
 
     # -- the cycle -------------------------------------------------------------------------
 
@@ -274,11 +277,15 @@ class HotlineService:
     def _due(self, now: float) -> list[tuple[dict[str, Any], int, float]]:
         """The messages to escalate now, each with its attempt and seconds overdue: the
         database selects those that may be due, :func:`due_escalations` decides."""
+        self._open_from = self.store.first_open_message(
+            self._open_from, max_escalations=MAX_ESCALATIONS
+        )
         candidates = self.store.escalation_candidates(
             now,
             deadline_s=self.agreement.ack_deadline_s,
             interval_s=self.agreement.ack_deadline_s,
             max_escalations=MAX_ESCALATIONS,
+            from_id=self._open_from,
         )
         pending = {int(r["id"]): r for r in candidates}
         states = [

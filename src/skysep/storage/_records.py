@@ -24,6 +24,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    ScalarSelect,
     Select,
     and_,
     case,
@@ -626,32 +627,57 @@ class HotlineRecordStore:
         deadline_s: float,
         interval_s: float,
         max_escalations: int,
+        from_id: int = 0,
         slack_s: float = 1e-3,
     ) -> list[dict[str, Any]]:
-        """The unanswered messages (as :meth:`unanswered`) that may be due for escalation at
-        ``now``: sent at least ``deadline_s`` before, escalated fewer than
-        ``max_escalations`` times, the last time at least ``interval_s`` before (or never).
+        """The unanswered messages (as :meth:`unanswered`) with ``id >= from_id`` that may be
+        due for escalation at ``now``: sent at least ``deadline_s`` before, escalated fewer
+        than ``max_escalations`` times, the last time at least ``interval_s`` before (or
+        never).
 
         Selected in SQL, ``slack_s`` wide (a superset): the exact decision is
-        :func:`skysep.hotline.due_escalations`'s, on these rows.
+        :func:`skysep.hotline.due_escalations`'s, on these rows. ``from_id``: see
+        :meth:`first_open_message`.
         """
-        done = (
-            select(func.count())
-            .select_from(escalations)
-            .where(escalations.c.message_id == messages.c.id)
-            .scalar_subquery()
-        )
         last = (
             select(func.max(escalations.c.time))
             .where(escalations.c.message_id == messages.c.id)
             .scalar_subquery()
         )
         query = _unanswered(
+            messages.c.id >= from_id,
             messages.c.created_at <= now - deadline_s + slack_s,
-            done < max_escalations,
+            _escalated() < max_escalations,
             or_(last.is_(None), last <= now - interval_s + slack_s),
         )
         return self._pending(query)
+
+    def first_open_message(self, from_id: int, *, max_escalations: int) -> int:
+        """The smallest message id ``>= from_id`` that may still be escalated (it requires
+        an acknowledgement, lacks one, and was escalated fewer than ``max_escalations``
+        times), or one past the last message when there is none.
+
+        Every message below the id returned is settled for good (acknowledgements and
+        escalations are only ever added, and a message is written with an id above every
+        committed one: appends are serialised), so the caller may look only from there on.
+        """
+        with self.engine.connect() as conn:
+            last = conn.execute(select(func.max(messages.c.id))).scalar()
+            if last is None or last < from_id:
+                return from_id
+            found = conn.execute(
+                select(messages.c.id)
+                .where(
+                    messages.c.id >= from_id,
+                    messages.c.id <= last,
+                    messages.c.requires_ack.is_(True),
+                    _answers() < _needed(),
+                    _escalated() < max_escalations,
+                )
+                .order_by(messages.c.id)
+                .limit(1)
+            ).scalar()
+        return int(last) + 1 if found is None else int(found)
 
     def _pending(self, query: Select[Any]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -675,20 +701,38 @@ class HotlineRecordStore:
         return rows
 
 
-def _unanswered(*conditions: ColumnElement[bool]) -> Select[Any]:
-    """Messages that require acknowledgement and lack one from a recipient, with their
-    thread's parties, in id order (and ``conditions``)."""
-    answers = (
+def _answers() -> ScalarSelect[int]:
+    """A message's answers (acknowledge or unable), one per party."""
+    return (
         select(func.count())
         .select_from(acks)
         .where(acks.c.message_id == messages.c.id)
         .scalar_subquery()
     )
-    needed = case((messages.c.sender == SYSTEM_SENDER, 2), else_=1)
+
+
+def _needed() -> ColumnElement[int]:
+    """The answers a message needs: both parties' for the service's own, else the other's."""
+    return case((messages.c.sender == SYSTEM_SENDER, 2), else_=1)
+
+
+def _escalated() -> ScalarSelect[int]:
+    """A message's escalations so far."""
+    return (
+        select(func.count())
+        .select_from(escalations)
+        .where(escalations.c.message_id == messages.c.id)
+        .scalar_subquery()
+    )
+
+
+def _unanswered(*conditions: ColumnElement[bool]) -> Select[Any]:
+    """Messages that require acknowledgement and lack one from a recipient, with their
+    thread's parties, in id order (and ``conditions``)."""
     return (
         select(messages, threads.c.party_a, threads.c.party_b)
         .join(threads, threads.c.id == messages.c.thread_id)
-        .where(and_(messages.c.requires_ack.is_(True), answers < needed, *conditions))
+        .where(and_(messages.c.requires_ack.is_(True), _answers() < _needed(), *conditions))
         .order_by(messages.c.id)
     )
 
