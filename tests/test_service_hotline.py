@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from starlette.testclient import WebSocketTestSession
 
 from skysep import units
 from skysep.agreement import Agreement, from_mapping
-from skysep.hotline import render
+from skysep.hotline import AckState, due_escalations, render
 from skysep.record import (
     Entry,
     Receipt,
@@ -34,6 +35,8 @@ from skysep.record import (
     verify_entries,
 )
 from skysep.service import create_app
+from skysep.service._hotline import MAX_ESCALATIONS, HotlineService
+from skysep.service._live import CycleResult
 from skysep.storage import Store
 from skysep.storage._records import RecordWriter
 from skysep.storage._schema import metadata
@@ -567,3 +570,104 @@ def test_concurrent_appends_make_one_unbroken_chain(store: Store) -> None:
     chain = store.chain_entries()
     assert [e.seq for e in chain] == list(range(40))
     assert verify_entries(chain, public_key=key.public_key(), heads=store.signed_heads()).ok
+
+
+def test_due_selection_escalates_only_what_is_due_up_to_the_cap(store: Store) -> None:
+    """Past its deadline: escalated; before it, or answered (by every recipient), or not
+    requiring acknowledgement: never; at most MAX_ESCALATIONS times, one interval apart. The
+    SQL due-selection gives what due_escalations over every unanswered message gives."""
+    for party, language in LANGUAGES.items():
+        store.add_party(party, party.title(), language, T0)
+    key = Ed25519PrivateKey.generate()
+    service = HotlineService(store, agreement(), key, Clock(T0))
+    alert = {"kind": "free_text", "text": "traffic"}
+
+    def post(now: float, requires_ack: bool = True) -> int:
+        def write(w: RecordWriter) -> int:
+            thread = w.conflict_thread("north", "N1", "south", "S1", "Conflict")
+            deadline = now + ACK_DEADLINE_S if requires_ack else None
+            row = w.add_message(
+                thread, "skysep", alert, requires_ack=requires_ack, deadline=deadline
+            )
+            return int(row["id"])
+
+        return store.record(now, key, write)[0]
+
+    def answer(message_id: int, party: str, now: float) -> None:
+        def write(w: RecordWriter) -> None:
+            thread = w.conflict_thread("north", "N1", "south", "S1", "Conflict")
+            body = {"kind": "acknowledge", "refers_to": str(message_id)}
+            reply = w.add_message(
+                thread, party, body, requires_ack=False, deadline=None, record_kind="ack"
+            )
+            assert w.add_ack(message_id, party, int(reply["id"]))
+
+        store.record(now, key, write)
+
+    late = post(T0)  # due at T0 + 120
+    half = post(T0)  # answered by one of the two parties it needs: still due
+    answered = post(T0)  # answered by both before its deadline: never
+    no_ack = post(T0, requires_ack=False)
+    early = post(T0 + 60.0)  # due at T0 + 180
+    answer(half, "north", T0 + 10.0)
+    answer(answered, "north", T0 + 10.0)
+    answer(answered, "south", T0 + 11.0)
+
+    def reference(now: float) -> list[tuple[int, int, float]]:
+        pending = store.unanswered()
+        states = [
+            AckState(
+                str(m["id"]),
+                _utc(m["created_at"]),
+                True,
+                tuple(_utc(t) for t in sorted(m["escalated_at"])),
+            )
+            for m in pending
+        ]
+        due = due_escalations(
+            states, set(), _utc(now), deadline_s=ACK_DEADLINE_S, max_escalations=MAX_ESCALATIONS
+        )
+        return [(int(d.message_id), d.attempt, round(d.overdue_s, 3)) for d in due]
+
+    def due(now: float) -> list[tuple[int, int, float]]:
+        got = [(int(m["id"]), attempt, overdue) for m, attempt, overdue in service._due(now)]
+        assert got == reference(now)
+        return got
+
+    def cycle(now: float) -> None:
+        service.after_cycle(CycleResult(now, None, None), [])  # type: ignore[arg-type]
+
+    assert due(T0 + ACK_DEADLINE_S - 0.001) == []
+    assert due(T0 + ACK_DEADLINE_S) == [(late, 1, 0.0), (half, 1, 0.0)]
+    cycle(T0 + ACK_DEADLINE_S + 0.5)
+    assert due(T0 + ACK_DEADLINE_S + 1.0) == []
+    assert due(T0 + 60.0 + ACK_DEADLINE_S) == [(early, 1, 0.0)]
+    # Every interval after the previous escalation, MAX_ESCALATIONS times, then never again.
+    for attempt in range(2, MAX_ESCALATIONS + 1):
+        now = T0 + attempt * ACK_DEADLINE_S + 0.5
+        assert [(m, a) for m, a, _ in due(now) if m != early] == [(late, attempt), (half, attempt)]
+        cycle(now)
+    capped = T0 + (MAX_ESCALATIONS + 1) * ACK_DEADLINE_S + 0.5
+    assert due(capped) == [(early, MAX_ESCALATIONS, pytest.approx(capped - T0 - 180.0))]
+    cycle(capped)  # the early one's last: late and half are at the cap already
+    for later in (2, 3, 10):
+        assert due(T0 + (MAX_ESCALATIONS + later) * ACK_DEADLINE_S + 0.5) == []
+    escalated = store.messages_with_answers([late, half, answered, no_ack, early])
+    assert [e["attempt"] for e in escalated[late]["escalations"]] == list(
+        range(1, MAX_ESCALATIONS + 1)
+    )
+    assert len(escalated[half]["escalations"]) == MAX_ESCALATIONS
+    assert escalated[answered]["escalations"] == []
+    assert escalated[no_ack]["escalations"] == []
+    assert len(escalated[early]["escalations"]) == MAX_ESCALATIONS
+    # Everything is settled: the selection looks past all of it; a new message is seen.
+    assert service._open_from > max(late, half, answered, no_ack, early)
+    fresh = post(T0 + 10_000.0)
+    assert due(T0 + 10_000.0 + ACK_DEADLINE_S) == [(fresh, 1, 0.0)]
+    assert verify_entries(
+        store.chain_entries(), public_key=key.public_key(), heads=store.signed_heads()
+    ).ok
+
+
+def _utc(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)
