@@ -83,6 +83,9 @@ class LiveService:
         self.last_stats: CycleStats | None = None
         self._pending_tracks: dict[int, dict[str, Any]] = {}
         self._task: asyncio.Task[None] | None = None
+        #: Cycles whose hotline, record and operations work is still to do, in order.
+        self._follow: asyncio.Queue[tuple[CycleResult, list[int]]] = asyncio.Queue()
+        self._follow_task: asyncio.Task[None] | None = None
         self._cycles = 0
         #: The hotline and the record (set by create_app); None: neither runs.
         self.hotline: HotlineService | None = None
@@ -96,6 +99,7 @@ class LiveService:
         await asyncio.to_thread(self._restore)
         if loop:
             self._task = asyncio.create_task(self._loop(), name="skysep-cycle")
+            self._follow_task = asyncio.create_task(self._follow_loop(), name="skysep-follow")
 
     def _warm_up(self) -> None:
         """Load the engine's compiled kernels now rather than in the first cycle."""
@@ -134,7 +138,26 @@ class LiveService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._follow_task is not None:
+            # What the last cycles stored is chained and posted before the service stops.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._follow.join(), timeout=30.0)
+            self._follow_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follow_task
+            self._follow_task = None
         self.hub.close()
+
+    async def _follow_loop(self) -> None:
+        """The hotline, record and operations work of each cycle, in order, off the alert path."""
+        while True:
+            result, incident_ids = await self._follow.get()
+            try:
+                await self._follow_up(result, incident_ids)
+            except Exception:  # logged; the next cycle's work goes on
+                log.exception("cycle follow-up failed")
+            finally:
+                self._follow.task_done()
 
     async def _loop(self) -> None:
         cycle_s = self.agreement.cycle_s
@@ -142,7 +165,7 @@ class LiveService:
         while True:
             await asyncio.sleep(max(0.0, next_tick - self.clock()))
             try:
-                await self.run_cycle()
+                await self.run_cycle(inline=False)
             except Exception:  # a cycle that fails is logged; the next one runs
                 log.exception("cycle failed")
             next_tick += cycle_s
@@ -179,14 +202,26 @@ class LiveService:
 
     # -- one cycle -------------------------------------------------------------------------
 
-    async def run_cycle(self, now: float | None = None) -> CycleResult:
-        """Snapshot, detect, store, deliver. ``now`` defaults to the clock."""
+    async def run_cycle(self, now: float | None = None, *, inline: bool = True) -> CycleResult:
+        """Snapshot, detect, store, deliver the alerts; then the hotline, record and operations.
+
+        ``now`` defaults to the clock. Alerts are stored, then delivered at
+        once. The rest of the cycle's work (chaining alerts and incidents,
+        traffic-alert messages, escalations, volume alerts) follows: before
+        this returns when ``inline`` (tests, one-off cycles), or queued in
+        order for a background task (the service's own loop), so that a
+        burst of hotline work never delays the next cycle's alerts.
+        """
         started = time.perf_counter()
         now = self.clock() if now is None else now
         snapshot = self.picture.snapshot(now)
-        result = await asyncio.to_thread(self._detect_and_store, snapshot)
+        result, incident_ids = await asyncio.to_thread(self._detect_and_store, snapshot)
         self.last = result
         self._deliver(result)
+        if inline:
+            await self._follow_up(result, incident_ids)
+        else:
+            self._follow.put_nowait((result, incident_ids))
         self._cycles += 1
         stats = CycleStats(
             now,
@@ -205,11 +240,12 @@ class LiveService:
                 "events": stats.events,
                 "incidents_opened": len(result.opened),
                 "cycle_ms": round(stats.duration_ms, 1),
+                "follow_up_queued": self._follow.qsize(),
             },
         )
         return result
 
-    def _detect_and_store(self, snapshot: Snapshot) -> CycleResult:
+    def _detect_and_store(self, snapshot: Snapshot) -> tuple[CycleResult, list[int]]:
         result = self.detector.cycle(snapshot)
         ids = self.store.insert_alerts(result.events)
         for event, alert_id in zip(result.events, ids, strict=True):
@@ -223,11 +259,19 @@ class LiveService:
                 row = self.store.incident(incident_id)
                 if row is not None:
                     self._pending_tracks[incident_id] = row
+        self._record_tracks(snapshot.time)
+        return result, list(incident_ids)
+
+    async def _follow_up(self, result: CycleResult, incident_ids: list[int]) -> None:
+        await asyncio.to_thread(self._follow_up_work, result, incident_ids)
+        if self.hotline is not None:
+            self.hotline.deliver(self.hub)
+        self.operations.deliver(self.hub)
+
+    def _follow_up_work(self, result: CycleResult, incident_ids: list[int]) -> None:
         if self.hotline is not None:  # chain the alerts and incidents, post traffic alerts
             self.hotline.after_cycle(result, incident_ids)
-        self.operations.after_cycle(snapshot)  # intrusions and conformance: volume alerts
-        self._record_tracks(snapshot.time)
-        return result
+        self.operations.after_cycle(result.snapshot)  # intrusions and conformance: volume alerts
 
     def _record_tracks(self, now: float) -> None:
         """Copy both aircraft's reports into incidents that ended a minute ago or more."""
@@ -249,9 +293,6 @@ class LiveService:
             for party in {event["party_a"], event["party_b"]}:
                 view = alert_view(event, party)
                 self.hub.publish(party, {"type": "alert", "alert": view.model_dump(mode="json")})
-        if self.hotline is not None:
-            self.hotline.deliver(self.hub)
-        self.operations.deliver(self.hub)
         for party in self.hub.parties_wanting_traffic():
             traffic = self.traffic_for(party)
             self.hub.publish(
