@@ -394,3 +394,24 @@ def test_openapi_documents_every_route_and_its_errors(service: Service) -> None:
                 schema = operation["responses"][code]["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, code)
     assert "422" in paths["/v1/reports"]["post"]["responses"]
+
+
+def test_concurrent_batches_share_commits_and_are_all_stored(service: Service) -> None:
+    """Batches arriving together are committed together (group commit); each is answered
+    with its own counts, and every report is stored exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def batch(k: int) -> list[dict[str, Any]]:
+        return [
+            {**head_on(T0)["north"][0], "aircraft": f"N{k}-{i}", "lat": 0.001 * i}
+            for i in range(50)
+        ]
+
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda k: service.post_reports("north", batch(k % 20)), range(40)))
+    assert all(r.status_code == 200 for r in replies)
+    bodies = [r.json() for r in replies]
+    assert all(b["accepted"] == 50 for b in bodies)
+    # Each of the 20 distinct batches was sent twice: 20 x 50 new, 20 x 50 duplicates.
+    assert sum(b["duplicates"] for b in bodies) == 20 * 50
+    assert service.store.count_reports() == 20 * 50

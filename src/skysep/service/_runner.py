@@ -86,6 +86,10 @@ class LiveService:
         #: Cycles whose hotline, record and operations work is still to do, in order.
         self._follow: asyncio.Queue[tuple[CycleResult, list[int]]] = asyncio.Queue()
         self._follow_task: asyncio.Task[None] | None = None
+        #: Report batches waiting for the next group commit, and whether one is under way.
+        self._waiting_reports: list[tuple[list[Report], asyncio.Future[int]]] = []
+        self._committing = False
+        self._commit_task: asyncio.Task[None] | None = None
         self._cycles = 0
         #: The hotline and the record (set by create_app); None: neither runs.
         self.hotline: HotlineService | None = None
@@ -196,9 +200,38 @@ class LiveService:
             )
             for r in reports
         ]
-        new = await asyncio.to_thread(self.store.insert_reports, rows)
+        new = await self._commit_reports(rows)
         self.picture.update(rows)
         return len(rows), len(rows) - new
+
+    async def _commit_reports(self, rows: list[Report]) -> int:
+        """Group commit: batches that arrive while a commit is under way wait for the next
+        one and share it (one transaction, one fsync), each still all or nothing together."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting_reports.append((rows, done))
+        if not self._committing:
+            self._committing = True
+            self._commit_task = asyncio.create_task(self._commit_waiting(), name="skysep-commit")
+        return await done
+
+    async def _commit_waiting(self) -> None:
+        try:
+            while self._waiting_reports:
+                group, self._waiting_reports = self._waiting_reports, []
+                try:
+                    counts = await asyncio.to_thread(
+                        self.store.insert_report_batches, [rows for rows, _ in group]
+                    )
+                except Exception as exc:  # every batch of the group fails, none is stored
+                    for _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for (_, done), count in zip(group, counts, strict=True):
+                        if not done.done():
+                            done.set_result(count)
+        finally:
+            self._committing = False
 
     # -- one cycle -------------------------------------------------------------------------
 

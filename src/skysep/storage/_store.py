@@ -357,17 +357,26 @@ class Store(HotlineRecordStore, OperationsStore):
         A report of an aircraft at a time already stored (a client's retry)
         is skipped: the first one received is kept.
         """
-        if not rows:
-            return 0
+        return self.insert_report_batches([rows])[0]
+
+    def insert_report_batches(self, batches: Sequence[Sequence[Report]]) -> list[int]:
+        """Several clients' batches in one committed transaction (one fsync for all of them);
+        how many reports of each were new. All are stored, or none."""
         mark = "?" if self.dialect == "sqlite" else "%s"
         sql = _INSERT_REPORTS[self.dialect].format(
             columns=", ".join(Report._fields), marks=", ".join([mark] * len(Report._fields))
         )
-        # One executemany at the driver (sqlite3's and psycopg's are in C / pipelined): the
-        # statement is fixed, the rows are plain tuples.
+        new: list[int] = []
+        # One executemany per batch at the driver (sqlite3's and psycopg's are in C /
+        # pipelined): the statement is fixed, the rows are plain tuples.
         with self._writing() as conn:
-            result = conn.exec_driver_sql(sql, list(rows))
-            return int(result.rowcount)
+            for rows in batches:
+                if not rows:
+                    new.append(0)
+                    continue
+                result = conn.exec_driver_sql(sql, list(rows))
+                new.append(int(result.rowcount))
+        return new
 
     def latest_reports(self, since: float) -> list[Report]:
         """The latest report of every aircraft whose latest report is at ``since`` or later."""
