@@ -167,6 +167,10 @@ def _jsonable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
 
 
+#: Alerts (or escalations) per transaction of a cycle's record work.
+CHUNK: Final = 250
+
+
 class HotlineService:
     """Threads, messages, acknowledgements, escalations and the record, for one app."""
 
@@ -194,7 +198,12 @@ class HotlineService:
 
     def after_cycle(self, result: CycleResult, incident_ids: Sequence[int]) -> None:
         """Record the cycle's alerts and incidents, post traffic alerts, escalate overdue
-        messages: one transaction, one signed head (runs in the cycle's worker thread)."""
+        messages (runs in a worker thread, after the cycle's alerts went out).
+
+        The work is written in transactions of at most :data:`CHUNK` alerts or
+        escalations, each with its signed head, so that a busy cycle never
+        holds the database's writer for long (SQLite has one: reports wait
+        behind it)."""
         now = result.time
         events = [e for e in result.events if e["level"] in RECORDED_LEVELS]
         closed = [i for i, values in result.changed if values.get("status") == "closed"]
@@ -203,6 +212,28 @@ class HotlineService:
             return
         opened = [{**row, "id": i} for row, i in zip(result.opened, incident_ids, strict=True)]
         closed_rows = [r for r in (self.store.incident(i) for i in closed) if r is not None]
+        chunks = max(1, -(-len(events) // CHUNK), -(-len(due) // CHUNK))
+        for k in range(chunks):
+            first = k == 0
+            self._record(
+                now,
+                events[k * CHUNK : (k + 1) * CHUNK],
+                opened if first else [],
+                closed_rows if first else [],
+                due[k * CHUNK : (k + 1) * CHUNK],
+            )
+        if due:
+            log.info("messages escalated", extra={"count": len(due)})
+
+    def _record(
+        self,
+        now: float,
+        events: list[dict[str, Any]],
+        opened: list[dict[str, Any]],
+        closed_rows: list[dict[str, Any]],
+        due: list[tuple[dict[str, Any], int, float]],
+    ) -> None:
+        """One transaction of :meth:`after_cycle`'s work, and the pushes it makes."""
 
         def write(w: RecordWriter) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
             posted: list[tuple[dict[str, Any], dict[str, Any], str]] = []
@@ -271,8 +302,6 @@ class HotlineService:
                 self._queue_message(thread, row, entries)
             else:
                 self._queue_escalation(thread, row, entries, originals)
-        if due:
-            log.info("messages escalated", extra={"count": len(due)})
 
     def _due(self, now: float) -> list[tuple[dict[str, Any], int, float]]:
         """The messages to escalate now, each with its attempt and seconds overdue: the
