@@ -207,8 +207,9 @@ def create_app(
     # -- ingest ----------------------------------------------------------------------------
 
     async def accept(party_id: str, reports: list[ReportIn]) -> Accepted:
-        _check_batch(party_id, reports, clock())
-        accepted, duplicates = await live.ingest(party_id, reports)
+        times = [r.time_s for r in reports]
+        _check_batch(party_id, reports, times, clock())
+        accepted, duplicates = await live.ingest(party_id, reports, times)
         return Accepted(accepted=accepted, duplicates=duplicates)
 
     @app.post(
@@ -601,7 +602,7 @@ class BatchError(ServiceError):
         self.problems = problems
 
 
-def _check_batch(party_id: str, reports: list[ReportIn], now: float) -> None:
+def _check_batch(party_id: str, reports: list[ReportIn], times: list[float], now: float) -> None:
     """What the schema cannot check: whose aircraft, and times too far ahead."""
     foreign = [
         Problem(
@@ -620,12 +621,11 @@ def _check_batch(party_id: str, reports: list[ReportIn], now: float) -> None:
         Problem(
             index=i,
             field="time",
-            value=iso(r.time_s),
-            message=f"{r.time_s - now:.0f} s ahead of the service's clock "
-            f"(at most {MAX_FUTURE_S:.0f} s)",
+            value=iso(t),
+            message=f"{t - now:.0f} s ahead of the service's clock (at most {MAX_FUTURE_S:.0f} s)",
         )
-        for i, r in enumerate(reports)
-        if r.time_s > now + MAX_FUTURE_S
+        for i, t in enumerate(times)
+        if t > now + MAX_FUTURE_S
     ]
     if future:
         raise BatchError(

@@ -168,7 +168,7 @@ def _jsonable(value: Any) -> Any:
 
 
 #: Alerts (or escalations) per transaction of a cycle's record work.
-CHUNK: Final = 250
+CHUNK: Final = 100
 
 
 class HotlineService:

@@ -179,17 +179,21 @@ class LiveService:
 
     # -- ingest ----------------------------------------------------------------------------
 
-    async def ingest(self, party_id: str, reports: Sequence[ReportIn]) -> tuple[int, int]:
+    async def ingest(
+        self, party_id: str, reports: Sequence[ReportIn], times: Sequence[float] | None = None
+    ) -> tuple[int, int]:
         """Store a validated batch (committed before this returns), then take it live.
 
         Returns (reports in the batch, of which already stored).
         """
         received = self.clock()
+        if times is None:
+            times = [r.time_s for r in reports]
         rows = [
             Report(
                 party_id=party_id,
                 aircraft=r.aircraft,
-                time=r.time_s,
+                time=t,
                 received_at=received,
                 lat_deg=r.lat,
                 lon_deg=r.lon,
@@ -198,7 +202,7 @@ class LiveService:
                 track_deg=r.track_deg,
                 vs_mps=None if r.vs_fpm is None else float(units.fpm_to_mps(r.vs_fpm)),
             )
-            for r in reports
+            for r, t in zip(reports, times, strict=True)
         ]
         new = await self._commit_reports(rows)
         self.picture.update(rows)

@@ -110,6 +110,32 @@ class TokenRecord:
     revoked_at: float | None
 
 
+class _FairLock:
+    """A lock granted in the order it was asked for.
+
+    SQLite has one writer: the detection cycle, the reports' group commits
+    and the record's transactions take turns, and none may be starved by the
+    others (``threading.Lock`` promises no order).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._serving:
+                self._cond.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
+
+
 def hash_token(token: str) -> str:
     """The SHA-256 (hex) under which a token is stored; the token itself never is."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -159,7 +185,7 @@ class Store(HotlineRecordStore, OperationsStore):
         self.url = redact(engine.url)
         self.dialect = engine.dialect.name
         # SQLite has one writer at a time; serialising writes here avoids busy retries.
-        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self._write_lock = _FairLock() if self.dialect == "sqlite" else None
 
     # -- opening -------------------------------------------------------------------------
 
