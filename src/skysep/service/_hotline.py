@@ -196,6 +196,26 @@ class HotlineService:
 
     # -- the cycle -------------------------------------------------------------------------
 
+    def recover(self) -> int:
+        """Chain the stored alerts a crash left unchained (start-up); how many.
+
+        They are appended as they were stored, in order, after everything the
+        chain already holds. The traffic-alert messages they would have posted
+        are not sent late: the conflicts are over or alerted again live.
+        """
+        rows = self.store.unchained_alerts(sorted(RECORDED_LEVELS))
+        for k in range(0, len(rows), CHUNK):
+            chunk = rows[k : k + CHUNK]
+
+            def write(w: RecordWriter, chunk: list[dict[str, Any]] = chunk) -> None:
+                for row in chunk:
+                    w.append("alert", (row["party_a"], row["party_b"]), row)
+
+            self.store.record(self.clock(), self.key, write)
+        if rows:
+            log.warning("alerts chained at start-up", extra={"count": len(rows)})
+        return len(rows)
+
     def after_cycle(self, result: CycleResult, incident_ids: Sequence[int]) -> None:
         """Record the cycle's alerts and incidents, post traffic alerts, escalate overdue
         messages (runs in a worker thread, after the cycle's alerts went out).

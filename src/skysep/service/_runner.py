@@ -123,6 +123,8 @@ class LiveService:
         active = self.store.active_alerts()
         open_incidents = self.store.incidents_with_status("open")
         self.detector.restore(active, open_incidents)
+        if self.hotline is not None:  # alerts a crash left out of the record
+            self.hotline.recover()
         for row in self.store.incidents_with_status("closed"):
             self._pending_tracks[int(row["id"])] = row
         self.operations.restore()

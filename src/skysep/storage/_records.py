@@ -40,6 +40,7 @@ from skysep.errors import StorageError
 from skysep.record import Entry, SignedHead, append, format_time, sign_head
 from skysep.storage._schema import (
     acks,
+    alerts,
     chain,
     chain_parties,
     escalations,
@@ -446,6 +447,27 @@ class HotlineRecordStore:
         return value, Recorded(writer.entries, head)
 
     # -- reading the record ----------------------------------------------------------------
+
+    def unchained_alerts(self, levels: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored alert events of these levels after the last one the chain holds.
+
+        The cycle chains its alerts just after storing them: a crash in between
+        leaves stored alerts without an entry, which start-up appends.
+        """
+        with self.engine.connect() as conn:
+            last = conn.execute(
+                select(chain.c.payload)
+                .where(chain.c.kind == "alert")
+                .order_by(chain.c.seq.desc())
+                .limit(1)
+            ).first()
+            after = -1 if last is None else int(last.payload["id"])
+            rows = conn.execute(
+                select(alerts)
+                .where(alerts.c.id > after, alerts.c.level.in_(list(levels)))
+                .order_by(alerts.c.id)
+            ).all()
+        return [dict(r._mapping) for r in rows]
 
     def chain_last(self) -> Entry | None:
         """The last entry of the chain (None when it is empty)."""

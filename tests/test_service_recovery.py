@@ -1,0 +1,67 @@
+"""Start-up chains the stored alerts that a crash left out of the record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from skysep.agreement import preset
+from skysep.record import verify_entries
+from skysep.service import create_app
+from skysep.storage import Store
+
+T0 = 1_800_000_000.0
+
+
+def alert(k: int, level: str) -> dict[str, Any]:
+    return {
+        "time": T0 + k,
+        "event": "new",
+        "level": level,
+        "previous_level": None,
+        "party_a": "north",
+        "aircraft_a": f"N{k}",
+        "party_b": "south",
+        "aircraft_b": f"S{k}",
+        "t_in_s": 50.0,
+        "t_out_s": 90.0,
+        "t_cpa_s": 70.0,
+        "h_cpa_m": 100.0,
+        "v_cpa_m": 0.0,
+        "h_now_m": 30_000.0,
+        "v_now_m": 0.0,
+        "horizontal_m": 9_260.0,
+        "vertical_m": 304.8,
+        "detail": {"first_alert": T0 + k},
+        "report_received_at": T0 + k,
+    }
+
+
+def start(store: Store, key: Ed25519PrivateKey) -> None:
+    app = create_app(store, preset("icao-5nm"), clock=lambda: T0 + 100, run_cycles=False, key=key)
+    with TestClient(app):  # start-up and shut-down
+        pass
+
+
+def test_unchained_alerts_are_chained_at_start_up_once(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "s.sqlite3"))
+    for party in ("north", "south"):
+        store.add_party(party, party.title(), "en", T0)
+    key = Ed25519PrivateKey.generate()
+    start(store, key)
+    assert store.chain_entries() == []
+    # Stored by a cycle, not chained: the process died in between.
+    ids = store.insert_alerts([alert(1, "caution"), alert(2, "advisory"), alert(3, "warning")])
+    start(store, key)
+    entries = store.chain_entries()
+    assert [(e.kind, e.payload["id"]) for e in entries] == [("alert", ids[0]), ("alert", ids[2])]
+    assert entries[0].payload["aircraft_a"] == "N1"
+    heads = store.signed_heads()
+    assert heads[-1].seq == entries[-1].seq
+    assert verify_entries(entries, public_key=key.public_key(), heads=heads).ok
+    start(store, key)  # nothing more to chain
+    assert len(store.chain_entries()) == 2
+    store.close()
