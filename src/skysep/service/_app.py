@@ -54,6 +54,7 @@ from skysep.service._models import (
     parse_time,
 )
 from skysep.service._operations import router as operations_router
+from skysep.service._reports import router as reports_router
 from skysep.service._runner import LiveService, alert_view, incident_view
 from skysep.storage import Principal, Store
 
@@ -135,6 +136,7 @@ def create_app(
     app.state.hotline = live.hotline
     app.include_router(hotline_router)  # threads, messages, receipts, the key
     app.include_router(operations_router)  # operations, notices, volume alerts (#6)
+    app.include_router(reports_router)  # printable incident reports (#7)
 
     # -- errors: one shape for all -------------------------------------------------------------
 
