@@ -403,3 +403,157 @@ def test_incident_listed_after_the_loss_of_separation(north: Page) -> None:
     text = row.text_content() or ""
     assert "S1" in text
     assert north.is_visible('li.incident button:has-text("Show tracks")')
+
+
+# -- the operations layer and the incident reports ----------------------------------------------
+
+#: North's survey box, 40 NM east of the encounter, below every aircraft (no volume alert).
+OPS_LAT = LAT0
+OPS_LON = LON0 + 40.0 / (60.0 * math.cos(math.radians(LAT0)))
+
+
+def _box(west_nm: float, east_nm: float, south_nm: float, north_nm: float) -> list[list[float]]:
+    corners = [(west_nm, south_nm), (east_nm, south_nm), (east_nm, north_nm), (west_nm, north_nm)]
+    ring = [list(reversed(offset(OPS_LAT, OPS_LON, e, n))) for e, n in corners]  # [lon, lat]
+    return [*ring, ring[0]]
+
+
+def _operation(operation_id: str, ring: list[list[float]], *, circle: bool = False) -> Any:
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 7200))
+    band = {"lower_ft": 0, "upper_ft": 3000, "start": start, "end": end}
+    features: list[dict[str, Any]] = [
+        {
+            "type": "Feature",
+            "id": "box",
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": band,
+        }
+    ]
+    if circle:
+        lat, lon = offset(OPS_LAT, OPS_LON, 0.0, -20.0)
+        features.append(
+            {
+                "type": "Feature",
+                "id": "pad",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {**band, "radius_nm": 2.0},
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "operation": {"id": operation_id, "name": operation_id.title()},
+        "features": features,
+    }
+
+
+def _api(service: Service, party: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=service.url,
+        headers={"Authorization": f"Bearer {service.tokens[party]}"},
+        timeout=60.0,
+    )
+
+
+NORTH_BOX = _box(-5.0, 5.0, -5.0, 5.0)
+#: South's box overlaps north's east half, and reaches 10 NM further east and north.
+SOUTH_BOX = _box(0.0, 15.0, -3.0, 15.0)
+
+
+def _coordinates(geometry: Any) -> list[tuple[float, float]]:
+    if isinstance(geometry, dict):
+        if "coordinates" in geometry:
+            return _coordinates(geometry["coordinates"])
+        return [c for value in geometry.values() for c in _coordinates(value)]
+    if isinstance(geometry, list):
+        if len(geometry) == 2 and all(isinstance(v, int | float) for v in geometry):
+            return [(float(geometry[0]), float(geometry[1]))]
+        return [c for item in geometry for c in _coordinates(item)]
+    return []
+
+
+def test_operations_layer_shows_own_volumes_and_only_the_overlap(
+    north: Page, service: Service
+) -> None:
+    with _api(service, "north") as api:
+        filed = api.post("/v1/operations", json=_operation("survey", NORTH_BOX, circle=True))
+        assert filed.status_code == 201, filed.text
+        active = api.post("/v1/operations/survey/state", json={"state": "active"})
+        assert active.status_code == 200, active.text
+    with _api(service, "south") as api:
+        filed = api.post("/v1/operations", json=_operation("southern-drill", SOUTH_BOX))
+        assert filed.status_code == 201, filed.text
+        assert filed.json()["notices"], "the overlap is notified to south"
+    # The notice reaches north's page over the WebSocket; its operation is fetched then.
+    north.wait_for_selector("path.op-overlap", timeout=TIMEOUT_MS)
+    north.wait_for_selector('path.op-volume.active[data-volume="box"]', timeout=TIMEOUT_MS)
+    north.wait_for_selector('path.op-volume.active[data-volume="pad"]', timeout=TIMEOUT_MS)
+    drawn = north.evaluate("window.skysepDashboard.map.drawn")
+    assert {(v["operation"], v["volume"], v["state"]) for v in drawn["volumes"]} == {
+        ("survey", "box", "active"),
+        ("survey", "pad", "active"),
+    }
+    [overlap] = drawn["overlaps"]
+    # Only the overlap: inside north's box, never south's corners beyond it.
+    lons = [p[0] for p in NORTH_BOX]
+    lats = [p[1] for p in NORTH_BOX]
+    points = _coordinates(overlap["region"])
+    assert points
+    for lon, lat in points:
+        assert min(lons) - 1e-6 <= lon <= max(lons) + 1e-6
+        assert min(lats) - 1e-6 <= lat <= max(lats) + 1e-6
+    south_only = [p for p in SOUTH_BOX if not (p[0] <= max(lons) and p[1] <= max(lats))]
+    assert south_only
+    every = _coordinates(drawn)
+    for corner in south_only:
+        assert all(
+            abs(corner[0] - lon) > 1e-6 or abs(corner[1] - lat) > 1e-6 for lon, lat in every
+        ), corner
+    # The DOM: north's two volumes and one overlap, nothing named after south's operation.
+    assert north.locator("path.op-volume").count() == 2
+    assert north.locator("path.op-overlap").count() == 1
+    html = north.content()
+    assert "southern-drill" not in html
+    assert "Southern-Drill" not in html
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    north.screenshot(path=str(ARTIFACTS / "dashboard-north-operations.png"))
+    # The layer toggle hides and shows it.
+    north.uncheck("#ops-toggle")
+    assert north.locator("path.op-volume").count() == 0
+    north.check("#ops-toggle")
+    north.wait_for_selector("path.op-overlap", timeout=TIMEOUT_MS)
+    # South cancels: the notice is withdrawn and the overlap leaves north's map.
+    with _api(service, "south") as api:
+        cancelled = api.post("/v1/operations/southern-drill/state", json={"state": "cancelled"})
+        assert cancelled.status_code == 200, cancelled.text
+    north.wait_for_selector("path.op-overlap", state="detached", timeout=TIMEOUT_MS)
+    assert north.locator("path.op-volume").count() == 2
+
+
+def test_incident_report_link_opens_the_report(north: Page, service: Service) -> None:
+    row = north.wait_for_selector('li.incident:has-text("N1")', timeout=90_000)
+    assert row is not None
+    incident_id = row.get_attribute("data-incident-id")
+    # The report needs a signed head after the incident's entries: at most a cycle or two.
+    with _api(service, "north") as api:
+        deadline = time.monotonic() + 60.0
+        while True:
+            response = api.get(f"/v1/incidents/{incident_id}/report")
+            if response.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
+        assert response.status_code == 200, response.text
+    with north.expect_popup(timeout=TIMEOUT_MS) as popup_info:
+        north.click(f'li.incident[data-incident-id="{incident_id}"] a.incident-report')
+    report = popup_info.value
+    try:
+        report.wait_for_url(lambda url: url.startswith("blob:"), timeout=TIMEOUT_MS)
+        report.wait_for_selector("h1", timeout=TIMEOUT_MS)
+        title = report.text_content("h1") or ""
+        assert f"incident {incident_id}" in title
+        text = report.text_content("body") or ""
+        assert "N1" in text
+        assert "S1" in text
+        assert "Verified." in text
+    finally:
+        report.close()

@@ -65,8 +65,7 @@ def test_every_key_used_exists_and_every_key_is_used() -> None:
     keys = set(catalogue("en"))
     used = used_keys()
     assert used - keys == set()
-    # "ops.title" waits for the operations endpoints (the operations layer).
-    assert keys - used == {"ops.title"}
+    assert keys - used == set()
 
 
 def test_bundle_is_built() -> None:

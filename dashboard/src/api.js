@@ -13,7 +13,7 @@ export class Api {
     this.base = base;
   }
 
-  async request(method, path, body) {
+  async request(method, path, body, as = "json") {
     const headers = { Authorization: `Bearer ${this.token}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(this.base + path, {
@@ -31,7 +31,13 @@ export class Api {
       }
       throw new ApiError(response.status, message);
     }
-    return response.status === 204 ? null : response.json();
+    if (response.status === 204) return null;
+    return as === "blob" ? response.blob() : response.json();
+  }
+
+  /** A non-JSON resource (a printable report) as a Blob, fetched with the token. */
+  getBlob(path) {
+    return this.request("GET", path, undefined, "blob");
   }
 
   get(path) {

@@ -12,6 +12,7 @@ const LANGUAGE_KEY = "skysep.language";
 const SOUND_KEY = "skysep.sound";
 const LEVELS = ["warning", "caution", "advisory"];
 const INCIDENT_REFRESH_MS = 15000;
+const OPERATIONS_KEY = "skysep.operations";
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -143,6 +144,11 @@ class Dashboard {
     this.serviceTime = null; // epoch s of the last cycle
     this.traffic = [];
     this.incidents = [];
+    this.operations = [];
+    this.notices = new Map(); // conflict id -> latest notice (withdrawn ones removed)
+    this.lastNoticeId = 0;
+    this.volumeAlerts = new Map(); // alert key -> latest event (resolved ones removed)
+    this.lastVolumeAlertId = 0;
     this.cue = new Cue();
     this.map = new TrafficMap($("#map"), me.party);
     this.hotline = new Hotline(api, me, $("#hotline-body"), { el, t, utc });
@@ -162,7 +168,11 @@ class Dashboard {
     for (const alert of history) this.onAlert(alert, false);
     this.renderAlerts();
     await this.refreshIncidents();
-    setInterval(() => this.refreshIncidents(), INCIDENT_REFRESH_MS);
+    await this.loadOperationsLayer();
+    setInterval(() => {
+      this.refreshIncidents();
+      this.refreshOperations();
+    }, INCIDENT_REFRESH_MS);
     this.hotline.start();
     this.connect();
   }
@@ -227,6 +237,7 @@ class Dashboard {
       try {
         const missed = await this.api.get(`/v1/alerts?after_id=${this.lastAlertId}&limit=10000`);
         for (const alert of missed) this.onAlert(alert, true);
+        await this.catchUpOperations();
         this.renderAlerts();
       } catch (error) {
         console.error(error);
@@ -240,6 +251,14 @@ class Dashboard {
         this.onAlert(message.alert, true);
         this.renderAlerts();
         this.refreshIncidents();
+      } else if (message.type === "notice") {
+        this.onNotice(message.notice);
+        this.renderNotices();
+        this.refreshOperations();
+      } else if (message.type === "volume_alert") {
+        this.onVolumeAlert(message.volume_alert);
+        this.renderVolumeAlerts();
+        this.renderAlerts();
       } else if (message.type === "message" || message.type === "escalation") {
         this.hotline.onMessage(message);
       }
@@ -260,6 +279,7 @@ class Dashboard {
     this.traffic = message.aircraft || [];
     this.serviceTime = epoch(message.time) ?? this.serviceTime;
     this.map.updateTraffic(this.traffic);
+    this.map.updateVolumeAlerts([...this.volumeAlerts.values()]);
     this.renderTraffic();
     this.renderAlerts();
   }
@@ -306,8 +326,9 @@ class Dashboard {
       (a) => this.secondsToLoS(a),
     );
     const body = $("#alerts-body");
+    const volumeAlerts = this.volumeAlertSection();
     if (!active.length) {
-      body.replaceChildren(el("p", { class: "empty" }, t("alerts.none")));
+      body.replaceChildren(volumeAlerts ?? el("p", { class: "empty" }, t("alerts.none")));
       return;
     }
     const groups = LEVELS.map((level) => {
@@ -348,7 +369,117 @@ class Dashboard {
         ),
       );
     });
-    body.replaceChildren(...groups.filter(Boolean));
+    body.replaceChildren(...groups.filter(Boolean), ...(volumeAlerts ? [volumeAlerts] : []));
+  }
+
+  // -- the operations layer: own volumes, notices' overlaps, volume alerts --------------
+
+  async loadOperationsLayer() {
+    const toggle = $("#ops-toggle");
+    toggle.checked = localStorage.getItem(OPERATIONS_KEY) !== "off";
+    this.map.showOperations(toggle.checked);
+    toggle.onchange = () => {
+      localStorage.setItem(OPERATIONS_KEY, toggle.checked ? "on" : "off");
+      this.map.showOperations(toggle.checked);
+    };
+    await this.refreshOperations();
+    await this.catchUpOperations();
+    this.renderAlerts();
+  }
+
+  async refreshOperations() {
+    try {
+      this.operations = await this.api.get("/v1/operations?state=planned&state=active");
+      this.map.updateOperations(this.operations);
+    } catch (error) {
+      console.error(error);
+    }
+  }
+
+  /** Notices and volume alerts since the last ones seen (all of them the first time). */
+  async catchUpOperations() {
+    try {
+      const notices = await this.api.get(`/v1/notices?after_id=${this.lastNoticeId}&limit=10000`);
+      for (const notice of notices) this.onNotice(notice);
+      this.renderNotices();
+      const alerts = await this.api.get(
+        `/v1/volume-alerts?after_id=${this.lastVolumeAlertId}&limit=10000`,
+      );
+      for (const alert of alerts) this.onVolumeAlert(alert);
+      this.renderVolumeAlerts();
+    } catch (error) {
+      console.error(error);
+    }
+  }
+
+  onNotice(notice) {
+    if (notice.id <= this.lastNoticeId) return;
+    this.lastNoticeId = notice.id;
+    if (notice.event === "withdrawn") this.notices.delete(notice.conflict_id);
+    else this.notices.set(notice.conflict_id, notice);
+  }
+
+  renderNotices() {
+    this.map.updateNotices([...this.notices.values()]);
+  }
+
+  onVolumeAlert(alert) {
+    if (alert.id <= this.lastVolumeAlertId) return;
+    this.lastVolumeAlertId = alert.id;
+    const key = [
+      alert.kind,
+      alert.aircraft_party,
+      alert.aircraft,
+      alert.operation_party,
+      alert.operation_id,
+      alert.volume_id,
+    ].join("|");
+    if (alert.event === "resolved") this.volumeAlerts.delete(key);
+    else this.volumeAlerts.set(key, alert);
+  }
+
+  renderVolumeAlerts() {
+    this.map.updateVolumeAlerts([...this.volumeAlerts.values()]);
+  }
+
+  volumeAlertText(a) {
+    if (a.kind === "conformance") {
+      return t("valert.conformance", { aircraft: a.aircraft, operation: a.operation_id ?? "" });
+    }
+    if (a.operation_party === this.me.party) {
+      return t("valert.intrusion_own", {
+        aircraft: a.aircraft,
+        party: a.aircraft_party,
+        operation: a.operation_id ?? "",
+        volume: a.volume_id ?? "",
+      });
+    }
+    return t("valert.intrusion_other", { aircraft: a.aircraft, party: a.operation_party });
+  }
+
+  volumeAlertSection() {
+    const items = [...this.volumeAlerts.values()];
+    if (!items.length) return null;
+    return el(
+      "section",
+      { class: "alert-group volume", dataset: { level: "volume" } },
+      el("h3", {}, `${t("valerts.title")} (${items.length})`),
+      el(
+        "ul",
+        {},
+        ...items.map((a) =>
+          el(
+            "li",
+            {
+              class: `alert volume ${a.kind}`,
+              dataset: { volumeAlertId: String(a.id), kind: a.kind, alertAircraft: a.aircraft },
+            },
+            el("div", { class: "pair" }, this.volumeAlertText(a)),
+            el("div", { class: "cpa" }, utc(a.time)),
+          ),
+        ),
+      ),
+    );
   }
 
   // -- incidents -----------------------------------------------------------------------
@@ -401,6 +532,20 @@ class Dashboard {
               el(
                 "a",
                 {
+                  href: `/v1/incidents/${i.id}/report`,
+                  class: "incident-report",
+                  target: "_blank",
+                  onclick: (event) => {
+                    event.preventDefault();
+                    this.openReport(i.id);
+                  },
+                },
+                t("incident.html"),
+              ),
+              " ",
+              el(
+                "a",
+                {
                   href: `/v1/incidents/${i.id}/tracks`,
                   class: "report",
                   onclick: (event) => {
@@ -424,6 +569,27 @@ class Dashboard {
       return;
     }
     this.map.showTracks(data.tracks);
+  }
+
+  async openReport(id) {
+    // A plain link would not carry the bearer token: open the tab now (while the click
+    // counts as the user's), fetch the report with the token, then show it as a blob.
+    const tab = window.open("", "_blank");
+    if (tab) tab.document.title = t("incident.report_wait");
+    try {
+      const blob = await this.api.getBlob(`/v1/incidents/${id}/report`);
+      const url = URL.createObjectURL(new Blob([blob], { type: "text/html" }));
+      if (tab) {
+        tab.location.href = url;
+      } else {
+        const link = el("a", { href: url, download: `incident-${id}-report.html` });
+        link.click();
+      }
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (error) {
+      if (tab) tab.close();
+      window.alert(t("incident.report_failed", { error: error.message }));
+    }
   }
 
   async downloadTracks(id) {

@@ -19,6 +19,13 @@ export class TrafficMap {
     this.attribution = this.map.attributionControl;
     this.attribution.setPrefix(false);
     this.basemap = L.layerGroup().addTo(this.map);
+    // The operations layer (under the traffic): own volumes, notices' overlaps, volume alerts.
+    this.operationsLayer = L.layerGroup().addTo(this.map);
+    this.volumesLayer = L.layerGroup().addTo(this.operationsLayer);
+    this.overlapsLayer = L.layerGroup().addTo(this.operationsLayer);
+    this.volumeAlertsLayer = L.layerGroup().addTo(this.operationsLayer);
+    /** What the operations layer draws, as GeoJSON (for the tests and the curious). */
+    this.drawn = { volumes: [], overlaps: [], alerts: [] };
     this.conflictLayer = L.layerGroup().addTo(this.map);
     this.aircraftLayer = L.layerGroup().addTo(this.map);
     this.tracksLayer = L.layerGroup().addTo(this.map);
@@ -156,6 +163,93 @@ export class TrafficMap {
     }
   }
 
+  // -- the operations layer ------------------------------------------------------------
+
+  showOperations(visible) {
+    if (visible) this.operationsLayer.addTo(this.map);
+    else this.operationsLayer.remove();
+  }
+
+  /** The party's own planned and active operations: each volume as filed (polygon or circle). */
+  updateOperations(operations) {
+    this.volumesLayer.clearLayers();
+    this.drawn.volumes = [];
+    for (const op of operations) {
+      if (op.state !== "planned" && op.state !== "active") continue;
+      const features = (op.document && op.document.features) || [];
+      features.forEach((f, index) => {
+        const volume = op.volumes[index] || {};
+        const id = f.id ?? volume.id ?? String(index);
+        const layer = shape(f, {
+          color: "#1f5fbf",
+          weight: 2,
+          dashArray: op.state === "planned" ? "6 4" : null,
+          fillColor: "#1f5fbf",
+          fillOpacity: op.state === "active" ? 0.22 : 0.06,
+          className: `op-volume ${op.state}`,
+        });
+        if (!layer) return;
+        mark(layer, { operation: op.id, volume: String(id), state: op.state });
+        layer.bindTooltip(
+          `${t("ops.volume", { name: esc(op.name || op.id), volume: esc(id) })} · ${op.state === "active" ? t("ops.state.active") : t("ops.state.planned")}` +
+            `<br>${band(volume.lower_ft, volume.upper_ft)}${window_(volume.start, volume.end)}`,
+          { sticky: true },
+        );
+        layer.addTo(this.volumesLayer);
+        this.drawn.volumes.push({ operation: op.id, volume: String(id), state: op.state, geometry: f.geometry });
+      });
+    }
+  }
+
+  /** The overlap regions of the strategic-conflict notices in force (never the other's volume). */
+  updateNotices(notices) {
+    this.overlapsLayer.clearLayers();
+    this.drawn.overlaps = [];
+    for (const n of notices) {
+      const layer = shape(n.region, {
+        color: "#b3261e",
+        weight: 2,
+        fillColor: "#d7191c",
+        fillOpacity: 0.3,
+        className: "op-overlap",
+      });
+      if (!layer) continue;
+      mark(layer, { conflict: n.conflict_id, operation: n.operation_id, otherParty: n.other_party });
+      layer.bindTooltip(
+        `${t("ops.overlap", { party: esc(n.other_party), operation: esc(n.operation_id) })}` +
+          `<br>${band(n.lower_ft, n.upper_ft)}${window_(n.start, n.end)}`,
+        { sticky: true },
+      );
+      layer.addTo(this.overlapsLayer);
+      this.drawn.overlaps.push({ conflict: n.conflict_id, region: n.region });
+    }
+  }
+
+  /** Volume alerts in force: the aircraft's marker highlighted, an intruded area outlined. */
+  updateVolumeAlerts(alerts) {
+    this.volumeAlertsLayer.clearLayers();
+    this.drawn.alerts = [];
+    const flagged = new Set(alerts.map((a) => `${a.aircraft_party}/${a.aircraft}`));
+    for (const [key, marker] of this.markers) {
+      const element = marker.getElement();
+      if (element) element.classList.toggle("volume-alert", flagged.has(key));
+    }
+    for (const a of alerts) {
+      if (!a.area || a.operation_id) continue; // own volumes are drawn already
+      const layer = shape(a.area, {
+        color: "#d7191c",
+        weight: 2,
+        dashArray: "3 3",
+        fill: false,
+        className: "op-alert-area",
+      });
+      if (!layer) continue;
+      mark(layer, { alertAircraft: a.aircraft });
+      layer.addTo(this.volumeAlertsLayer);
+      this.drawn.alerts.push({ aircraft: a.aircraft, area: a.area });
+    }
+  }
+
   /** An incident's recorded tracks, one line per aircraft. */
   showTracks(points) {
     this.tracksLayer.clearLayers();
@@ -175,4 +269,57 @@ export class TrafficMap {
     }
     if (all.length) this.map.fitBounds(L.latLngBounds(all).pad(0.3));
   }
+}
+
+// -- GeoJSON volumes -------------------------------------------------------------------------
+
+/** A Leaflet layer for a volume or region: a GeoJSON Feature or geometry; a Point with
+ * `radius_nm` or `radius_m` is a circle. */
+function shape(geojson, style) {
+  if (!geojson) return null;
+  const geometry = geojson.type === "Feature" ? geojson.geometry : geojson;
+  const props = geojson.type === "Feature" ? geojson.properties || {} : {};
+  if (!geometry) return null;
+  if (geometry.type === "Point") {
+    const radius = props.radius_m ?? (props.radius_nm !== undefined ? props.radius_nm * 1852 : null);
+    if (!radius) return null;
+    const [lon, lat] = geometry.coordinates;
+    return L.circle([lat, lon], { radius, ...style });
+  }
+  return L.geoJSON(geometry, { style: () => style });
+}
+
+/** Data attributes on the drawn paths, set whenever Leaflet (re)creates them. */
+function mark(layer, data) {
+  const apply = (one) => {
+    const element = one.getElement && one.getElement();
+    if (!element) return;
+    for (const [name, value] of Object.entries(data)) {
+      if (value !== undefined) element.dataset[name] = value;
+    }
+  };
+  const each = (one) => {
+    one.on("add", () => apply(one));
+  };
+  if (layer.eachLayer) {
+    layer.on("layeradd", (event) => each(event.layer));
+    layer.eachLayer(each);
+  } else {
+    each(layer);
+  }
+}
+
+function esc(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function band(lowerFt, upperFt) {
+  if (lowerFt === undefined || lowerFt === null) return "";
+  return t("ops.band", { lower: num(lowerFt), upper: num(upperFt) });
+}
+
+function window_(start, end) {
+  if (!start) return "";
+  const short = (iso) => `${iso.slice(0, 16).replace("T", " ")}Z`;
+  return `<br>${t("ops.window", { start: short(start), end: end ? short(end) : "" })}`;
 }
