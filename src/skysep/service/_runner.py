@@ -293,12 +293,6 @@ class LiveService:
         incident_ids = self.store.insert_incidents(result.opened)
         self.detector.attach_incident_ids(result, incident_ids)
         self.store.update_incidents(result.changed)
-        for incident_id, values in result.changed:
-            if values.get("status") == "closed":
-                row = self.store.incident(incident_id)
-                if row is not None:
-                    self._pending_tracks[incident_id] = row
-        self._record_tracks(snapshot.time)
         return result, list(incident_ids)
 
     async def _follow_up(self, result: CycleResult, incident_ids: list[int]) -> None:
@@ -311,6 +305,14 @@ class LiveService:
         if self.hotline is not None:  # chain the alerts and incidents, post traffic alerts
             self.hotline.after_cycle(result, incident_ids)
         self.operations.after_cycle(result.snapshot)  # intrusions and conformance: volume alerts
+        # Incidents that closed wait a minute for their track segment (copied off the
+        # alert path: a busy minute closes hundreds).
+        for incident_id, values in result.changed:
+            if values.get("status") == "closed":
+                row = self.store.incident(incident_id)
+                if row is not None:
+                    self._pending_tracks[incident_id] = row
+        self._record_tracks(result.time)
 
     def _record_tracks(self, now: float) -> None:
         """Copy both aircraft's reports into incidents that ended a minute ago or more."""
