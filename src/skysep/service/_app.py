@@ -18,10 +18,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from skysep import units
 from skysep.agreement import Agreement
 from skysep.errors import ServiceError, StorageError
+from skysep.service._access import Admin, Party, authenticate, error_responses
 from skysep.service._hotline import HotlineService
 from skysep.service._hotline import router as hotline_router
 from skysep.service._live import TRACK_AFTER_S, TRACK_BEFORE_S
@@ -56,7 +56,7 @@ from skysep.service._models import (
 from skysep.service._operations import router as operations_router
 from skysep.service._reports import router as reports_router
 from skysep.service._runner import LiveService, alert_view, incident_view
-from skysep.storage import Principal, Store
+from skysep.storage import Store
 
 log = logging.getLogger("skysep.service")
 
@@ -64,20 +64,19 @@ log = logging.getLogger("skysep.service")
 MAX_FUTURE_S: Final = 60.0
 API_VERSION: Final = "1"
 
-_bearer = HTTPBearer(auto_error=False, description="A party's or the admin's bearer token.")
+_ERRORS: Final = {
+    400: "Bad request.",
+    401: "No token, or an unknown or revoked one.",
+    403: "The token may not do this (an admin token for party data, or the reverse; "
+    "another party's aircraft).",
+    404: "No such resource for this party (another party's is never shown).",
+    409: "Conflicts with an existing resource.",
+    422: "Invalid body or parameters: every offending report's index and field is named.",
+}
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    texts = {
-        400: "Bad request.",
-        401: "No token, or an unknown or revoked one.",
-        403: "The token may not do this (an admin token for party data, or the reverse; "
-        "another party's aircraft).",
-        404: "No such resource for this party (another party's is never shown).",
-        409: "Conflicts with an existing resource.",
-        422: "Invalid body or parameters: every offending report's index and field is named.",
-    }
-    return {s: {"model": ErrorOut, "description": texts[s]} for s in statuses}
+    return error_responses(_ERRORS, *statuses)
 
 
 def create_app(
@@ -397,7 +396,7 @@ def create_app(
         token = header[7:].strip() if header.lower().startswith("bearer ") else None
         token = token or websocket.query_params.get("token")
         try:
-            who = await _authenticate(store, token)
+            who = await authenticate(store, token)
         except ServiceError as exc:
             await websocket.close(code=4401 if exc.status == 401 else 4403, reason=str(exc))
             return
@@ -557,45 +556,6 @@ def create_app(
     app.mount("/dashboard", StaticFiles(directory=dashboard, html=True), name="dashboard")
 
     return app
-
-
-async def _principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    token = credentials.credentials if credentials else request.query_params.get("token")
-    who = await _authenticate(request.app.state.store, token)
-    request.state.principal = who
-    return who
-
-
-async def _party(who: Annotated[Principal, Depends(_principal)]) -> str:
-    if who.party_id is None:
-        raise ServiceError("this is an admin token; party data needs a party's token", 403)
-    return who.party_id
-
-
-async def _admin(who: Annotated[Principal, Depends(_principal)]) -> Principal:
-    if not who.is_admin:
-        raise ServiceError("this needs an admin token", 403)
-    return who
-
-
-#: The calling party's id (a party token is required).
-Party = Annotated[str, Depends(_party)]
-#: The admin principal (an admin token is required).
-Admin = Annotated[Principal, Depends(_admin)]
-
-
-async def _authenticate(store: Store, token: str | None) -> Principal:
-    if not token:
-        raise ServiceError(
-            "no bearer token: send 'Authorization: Bearer <token>' (or ?token= on streams)", 401
-        )
-    who = await run_in_threadpool(store.authenticate, token)
-    if who is None:
-        raise ServiceError("unknown or revoked token", 401)
-    return who
 
 
 class BatchError(ServiceError):

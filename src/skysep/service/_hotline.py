@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -47,7 +46,8 @@ from skysep.record import (
     public_key_hex,
     public_key_pem,
 )
-from skysep.service._models import ErrorOut, Problem, iso
+from skysep.service._access import Party, error_responses
+from skysep.service._models import Problem, iso
 from skysep.storage._records import SYSTEM_SENDER, RecordWriter, recipients
 
 if TYPE_CHECKING:
@@ -666,37 +666,27 @@ def thread_view(
 
 # -- routes -------------------------------------------------------------------------------------
 
-_bearer = HTTPBearer(auto_error=False, description="A party's or the admin's bearer token.")
-
-
-async def _caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    # Imported here: _app imports this module (to mount the router).
-    from skysep.service._app import _party, _principal
-
-    return await _party(await _principal(request, credentials))
-
 
 def _hotline(request: Request) -> HotlineService:
     service: HotlineService = request.app.state.hotline
     return service
 
 
-Caller = Annotated[str, Depends(_caller)]
+Caller = Party
 Hotline = Annotated[HotlineService, Depends(_hotline)]
 
 
+_ERRORS: Final = {
+    401: "No token, or an unknown or revoked one.",
+    403: "An admin token: the hotline needs a party's token.",
+    404: "No such thread (or message) for this party: another party's is never shown.",
+    409: "The message was already acknowledged by the caller.",
+    422: "Invalid body or parameters: every offending field is named with its value.",
+}
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    texts = {
-        401: "No token, or an unknown or revoked one.",
-        403: "An admin token: the hotline needs a party's token.",
-        404: "No such thread (or message) for this party: another party's is never shown.",
-        409: "The message was already acknowledged by the caller.",
-        422: "Invalid body or parameters: every offending field is named with its value.",
-    }
-    return {s: {"model": ErrorOut, "description": texts[s]} for s in statuses}
+    return error_responses(_ERRORS, *statuses)
 
 
 router = APIRouter(tags=["hotline"])

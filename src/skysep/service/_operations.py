@@ -36,7 +36,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -44,7 +43,8 @@ from skysep import units
 from skysep.errors import OperationsError, ServiceError
 from skysep.hotline import parse_message
 from skysep.record import Entry, make_receipt
-from skysep.service._models import AircraftState, ErrorOut, Problem, iso
+from skysep.service._access import Party, error_responses
+from skysep.service._models import AircraftState, Problem, iso
 from skysep.storage._operations import OperationsWriter
 from skysep.storage._records import SYSTEM_SENDER, RecordWriter
 from skysep.storage._schema import threads
@@ -945,40 +945,29 @@ def operation_view(row: Mapping[str, Any]) -> OperationOut:
 
 # -- routes ---------------------------------------------------------------------------------------
 
-_bearer = HTTPBearer(auto_error=False, description="A party's or the admin's bearer token.")
-
-
-async def _caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    # Imported here: _app imports this module (to mount the router).
-    from skysep.service._app import _party, _principal
-
-    return await _party(await _principal(request, credentials))
-
 
 def _service(request: Request) -> OperationsService:
     service: OperationsService = request.app.state.live.operations
     return service
 
 
-Caller = Annotated[str, Depends(_caller)]
+Caller = Party
 Operations = Annotated[OperationsService, Depends(_service)]
 
 
+_ERRORS: Final = {
+    401: "No token, or an unknown or revoked one.",
+    403: "An admin token (operations need a party's token), or a document naming another party.",
+    404: "No such operation for this party: another party's is never shown.",
+    409: "The operation exists already, or cannot make this change (the valid next "
+    "states are listed).",
+    422: "Invalid document or parameters: each problem names the feature (index), the "
+    "field and the value.",
+}
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    texts = {
-        401: "No token, or an unknown or revoked one.",
-        403: "An admin token (operations need a party's token), or a document naming "
-        "another party.",
-        404: "No such operation for this party: another party's is never shown.",
-        409: "The operation exists already, or cannot make this change (the valid next "
-        "states are listed).",
-        422: "Invalid document or parameters: each problem names the feature (index), the "
-        "field and the value.",
-    }
-    return {s: {"model": ErrorOut, "description": texts[s]} for s in statuses}
+    return error_responses(_ERRORS, *statuses)
 
 
 router = APIRouter(tags=["operations"])

@@ -11,52 +11,35 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from skysep.errors import RecordError, ServiceError
-from skysep.service._models import ErrorOut
+from skysep.service._access import Party, error_responses
 from skysep.storage import Store
 
 __all__ = ["incident_report_html", "router"]
 
-_bearer = HTTPBearer(auto_error=False, description="A party's or the admin's bearer token.")
+Caller = Party
 
 
-async def _caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    # Imported here: _app imports this module (to mount the router).
-    from skysep.service._app import _party, _principal
-
-    return await _party(await _principal(request, credentials))
-
-
-Caller = Annotated[str, Depends(_caller)]
+_ERRORS: Final = {
+    401: "No token, or an unknown or revoked one.",
+    403: "An admin token: the report needs a party's token.",
+    404: "No such incident for this party (another party's is never shown).",
+    409: "The record does not cover the incident yet (no signed head after its last "
+    "entry: try again after a cycle), or holds no entry of it.",
+    422: "Invalid parameters.",
+}
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    texts = {
-        401: "No token, or an unknown or revoked one.",
-        403: "An admin token: the report needs a party's token.",
-        404: "No such incident for this party (another party's is never shown).",
-        409: "The record does not cover the incident yet (no signed head after its last "
-        "entry: try again after a cycle), or holds no entry of it.",
-        422: "Invalid parameters.",
-    }
-    # The route answers HTML: errors are JSON (ErrorOut), stated as such (with "model",
-    # FastAPI would list them under the route's text/html).
-    schema = {"$ref": f"#/components/schemas/{ErrorOut.__name__}"}
-    return {
-        s: {"description": texts[s], "content": {"application/json": {"schema": schema}}}
-        for s in statuses
-    }
+    # The route answers HTML: its errors are JSON (ErrorOut), stated as such.
+    return error_responses(_ERRORS, *statuses, json_content=True)
 
 
 def incident_report_html(
