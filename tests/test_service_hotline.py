@@ -16,7 +16,6 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from databases import BACKENDS, database
 from encounters import GEOD
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
@@ -457,14 +456,6 @@ def test_openapi_documents_the_hotline_routes_and_their_errors(service: Service)
 
 
 # -- storage, on SQLite and PostgreSQL -------------------------------------------------------
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with database(request.param, tmp_path) as url:
-        s = Store.open(url)
-        yield s
-        s.close()
 
 
 def test_migrations_create_the_hotline_and_record_tables(store: Store) -> None:

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import shapely  # type: ignore[import-untyped]
-from databases import BACKENDS, database
 from fastapi.testclient import TestClient
 from shapely.geometry import box, shape  # type: ignore[import-untyped]
 from test_service_api import Clock, agreement
@@ -498,14 +497,6 @@ def test_openapi_documents_the_operations_routes(service: Service) -> None:
 
 
 # -- storage, on both databases -------------------------------------------------------------------
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    with database(request.param, tmp_path) as url:
-        s = Store.open(url)
-        yield s
-        s.close()
 
 
 def test_storage_of_operations_notices_and_volume_alerts(store: Store) -> None:
