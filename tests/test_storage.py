@@ -192,9 +192,9 @@ def test_incident_lifecycle_with_track_segment(store: Store) -> None:
         "horizontal_m": 1000.0,
         "vertical_m": 300.0,
     }
-    incident_id = store.insert_incident(row)
+    [incident_id] = store.insert_incidents([row])
     assert [r["id"] for r in store.incidents_with_status("open")] == [incident_id]
-    store.update_incident(incident_id, {"status": "closed", "end": T0 + 5, "duration_s": 5.0})
+    store.update_incidents([(incident_id, {"status": "closed", "end": T0 + 5, "duration_s": 5.0})])
     segment = [report("N1", T0), report("S1", T0, party="south")]
     store.record_incident_tracks(incident_id, segment)
     stored = store.incident(incident_id)

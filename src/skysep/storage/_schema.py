@@ -151,11 +151,7 @@ incident_tracks = Table(
     Index("ix_incident_tracks_incident_id", "incident_id"),
 )
 
-#: Marks a table as append-only for readers of the schema (no UPDATE issued by SkySep).
-APPEND_ONLY = frozenset({"reports", "alerts", "incident_tracks"})
-
 __all__ = [
-    "APPEND_ONLY",
     "alerts",
     "incident_tracks",
     "incidents",
@@ -261,8 +257,6 @@ heads = Table(
     Column("key", String(64), nullable=False),
 )
 
-APPEND_ONLY = APPEND_ONLY | {"messages", "acks", "escalations", "chain", "chain_parties", "heads"}
-
 __all__ += [
     "acks",
     "chain",
@@ -334,7 +328,5 @@ volume_alerts = Table(
     Index("ix_volume_alerts_aircraft_party_id", "aircraft_party", "id"),
     Index("ix_volume_alerts_operation_party_id", "operation_party", "id"),
 )
-
-APPEND_ONLY = APPEND_ONLY | {"notices", "volume_alerts"}
 
 __all__ += ["notices", "operations", "volume_alerts"]

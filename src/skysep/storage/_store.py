@@ -517,33 +517,16 @@ class Store(HotlineRecordStore, OperationsStore):
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query).all()]
 
-    def count_alerts(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(alerts)).scalar_one())
-
     # -- incidents -------------------------------------------------------------------------
-
-    def insert_incident(self, row: Mapping[str, Any]) -> int:
-        with self._writing() as conn:
-            key = conn.execute(incidents.insert().values(**row)).inserted_primary_key
-        assert key is not None
-        return int(key[0])
-
-    def update_incident(self, incident_id: int, values: Mapping[str, Any]) -> None:
-        with self._writing() as conn:
-            conn.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
 
     def insert_incidents(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Several incidents in one committed transaction; their ids in order."""
-        ids: list[int] = []
         if not rows:
-            return ids
+            return []
+        statement = incidents.insert().returning(incidents.c.id, sort_by_parameter_order=True)
         with self._writing() as conn:
-            for row in rows:
-                key = conn.execute(incidents.insert().values(**row)).inserted_primary_key
-                assert key is not None
-                ids.append(int(key[0]))
-        return ids
+            result = conn.execute(statement, [dict(row) for row in rows])
+            return [int(i) for i in result.scalars().all()]
 
     def update_incidents(self, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
         """Several incidents' changed values in one committed transaction."""
