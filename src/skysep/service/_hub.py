@@ -48,16 +48,24 @@ class Hub:
             except asyncio.QueueFull:
                 sub.overflowed = True
                 self.unsubscribe(sub)
-                # Make room for the end-of-stream marker so the reader wakes up and closes.
-                while not sub.queue.empty():
-                    sub.queue.get_nowait()
-                sub.queue.put_nowait(None)
+                _end(sub, discard=True)
 
     def close(self) -> None:
         for subs in self._subscribers.values():
             for sub in subs:
-                sub.queue.put_nowait(None) if not sub.queue.full() else None
+                _end(sub, discard=False)
         self._subscribers.clear()
 
     def count(self) -> int:
         return sum(len(s) for s in self._subscribers.values())
+
+
+def _end(sub: Subscriber, *, discard: bool) -> None:
+    """Put the end-of-stream marker in a subscriber's queue, so its reader wakes and closes.
+
+    ``discard``: drop what it has not read (it fell too far behind); otherwise
+    only the oldest message, if that is what it takes to make room.
+    """
+    while not sub.queue.empty() and (discard or sub.queue.full()):
+        sub.queue.get_nowait()
+    sub.queue.put_nowait(None)
