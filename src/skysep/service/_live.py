@@ -312,6 +312,8 @@ class Detector:
 
         #: Where the previous cycle predicted each pair's loss to begin (epoch seconds).
         predicted_start: dict[tuple[str, str], float] = {}
+        #: (event, previous level, conflict row, first alert) of the pairs new or changed.
+        pending: list[tuple[str, str | None, int, float]] = []
         for pair, k in current.items():
             level = LEVELS[int(conflicts.level_code[k])]
             held = self._active.get(pair)
@@ -321,15 +323,19 @@ class Detector:
                 self._active[pair] = _Active(
                     level, now, float(conflicts.t_in_s[k]), float(conflicts.t_out_s[k])
                 )
-                result.events.append(self._event("new", None, snapshot, conflicts, k, now))
+                pending.append(("new", None, k, now))
             else:
                 if level != held.level:
-                    result.events.append(
-                        self._event("level", held.level, snapshot, conflicts, k, held.first_alert)
-                    )
+                    pending.append(("level", held.level, k, held.first_alert))
                     held.level = level
                 held.t_in_s = float(conflicts.t_in_s[k])
                 held.t_out_s = float(conflicts.t_out_s[k])
+        rows = np.array([k for _, _, k, _ in pending], dtype=np.int64)
+        cpa = _cpa_midpoints(snapshot, conflicts, rows)
+        for (name, previous, k, first_alert), lat, lon, alt in zip(pending, *cpa, strict=True):
+            result.events.append(
+                self._event(name, previous, snapshot, conflicts, k, first_alert, (lat, lon, alt))
+            )
         for pair in [p for p in self._active if p not in current]:
             held = self._active.pop(pair)
             result.events.append(self._resolved(pair, held, snapshot))
@@ -347,26 +353,13 @@ class Detector:
         c: Conflicts,
         k: int,
         first_alert: float,
+        cpa: tuple[float, float, float],
     ) -> dict[str, Any]:
+        """An alert event of conflict row ``k``; ``cpa``: the midpoint (lat, lon, alt_m) of
+        the two aircraft at the closest approach (from :func:`_cpa_midpoints`)."""
         i, j = int(c.index_a[k]), int(c.index_b[k])
         t_cpa = float(c.t_cpa_s[k])
-        lat_i, lon_i = _move(
-            s.lat_deg[i : i + 1],
-            s.lon_deg[i : i + 1],
-            s.track_deg[i : i + 1],
-            s.gs_mps[i : i + 1] * t_cpa,
-        )
-        lat_j, lon_j = _move(
-            s.lat_deg[j : j + 1],
-            s.lon_deg[j : j + 1],
-            s.track_deg[j : j + 1],
-            s.gs_mps[j : j + 1] * t_cpa,
-        )
-        mid_lat, mid_lon = _geodesy.midpoint(
-            float(lat_i[0]), float(lon_i[0]), float(lat_j[0]), float(lon_j[0])
-        )
-        alt_i = float(s.alt_m[i] + s.vs_mps[i] * t_cpa)
-        alt_j = float(s.alt_m[j] + s.vs_mps[j] * t_cpa)
+        mid_lat, mid_lon, mid_alt = cpa
         return {
             "time": s.time,
             "event": name,
@@ -390,9 +383,9 @@ class Detector:
                 "b": s.state(j),
                 "cpa": {
                     "time": s.time + t_cpa,
-                    "lat_deg": mid_lat,
-                    "lon_deg": mid_lon,
-                    "alt_m": 0.5 * (alt_i + alt_j),
+                    "lat_deg": float(mid_lat),
+                    "lon_deg": float(mid_lon),
+                    "alt_m": float(mid_alt),
                 },
                 "first_alert": first_alert,
             },
@@ -510,6 +503,17 @@ class Detector:
             ]
             visible[party] = np.unique(np.concatenate(seen)).astype(np.int64)
         return visible
+
+
+def _cpa_midpoints(s: Snapshot, c: Conflicts, rows: npt.NDArray[np.int64]) -> tuple[F64, F64, F64]:
+    """Midpoints (lat, lon, alt_m) of the pairs of conflict ``rows`` at their closest approach,
+    each aircraft moved along its track: one geodesic computation for all of them."""
+    i, j, t = c.index_a[rows], c.index_b[rows], c.t_cpa_s[rows]
+    lat_i, lon_i = _move(s.lat_deg[i], s.lon_deg[i], s.track_deg[i], s.gs_mps[i] * t)
+    lat_j, lon_j = _move(s.lat_deg[j], s.lon_deg[j], s.track_deg[j], s.gs_mps[j] * t)
+    lat, lon = _geodesy.midpoints(lat_i, lon_i, lat_j, lon_j)
+    alt = 0.5 * ((s.alt_m[i] + s.vs_mps[i] * t) + (s.alt_m[j] + s.vs_mps[j] * t))
+    return lat, lon, alt
 
 
 def _closest(s: Snapshot, i: int, j: int, h_m: float, v_m: float, now: float) -> dict[str, Any]:
