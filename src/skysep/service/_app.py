@@ -34,6 +34,7 @@ from skysep.service._hotline import HotlineService
 from skysep.service._hotline import router as hotline_router
 from skysep.service._live import TRACK_AFTER_S, TRACK_BEFORE_S
 from skysep.service._models import (
+    ALTITUDE_ERROR,
     Accepted,
     AlertOut,
     ErrorOut,
@@ -634,7 +635,7 @@ def _problem(err: Any, prefix: tuple[str, ...] = ("body", "reports")) -> Problem
         rest = rest[:-1]
     message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
     fld = ".".join(rest) or None
-    if fld is None and "altitude" in message:
+    if err.get("type") == ALTITUDE_ERROR:
         fld = "alt_ft/alt_m"
     value = err.get("input")
     if isinstance(value, dict) and fld is not None and fld in value:

@@ -11,7 +11,8 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+from pydantic_core import PydanticCustomError
 
 from skysep import units
 from skysep.agreement import LANGUAGES
@@ -20,6 +21,8 @@ PARTY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 #: An aircraft id: 1-64 printable characters, no spaces.
 AIRCRAFT_PATTERN = r"^[!-~]{1,64}$"
 MAX_BATCH = 10_000
+#: Error type of a report that gives its altitude in no unit or in both (fields alt_ft, alt_m).
+ALTITUDE_ERROR = "altitude_once"
 
 
 def iso(time_s: float | None) -> str | None:
@@ -57,7 +60,7 @@ class ReportIn(BaseModel):
 
     # Parsed by pydantic-core (no Python validator: this runs 10,000 times a second).
     time: Annotated[
-        datetime | float,
+        datetime | FiniteFloat,
         Field(description="ISO-8601 UTC (naive is taken as UTC) or epoch seconds."),
     ]
     aircraft: Annotated[str, Field(pattern=AIRCRAFT_PATTERN, description="The aircraft's id.")]
@@ -80,15 +83,13 @@ class ReportIn(BaseModel):
     @model_validator(mode="after")
     def _one_altitude(self) -> ReportIn:
         if (self.alt_ft is None) == (self.alt_m is None):
-            raise ValueError("give the altitude once: exactly one of alt_ft, alt_m")
+            # A model-level error has no field in its location: its type names the fields.
+            raise PydanticCustomError(
+                ALTITUDE_ERROR,
+                "give the altitude once: exactly one of alt_ft, alt_m (got {alt_ft}, {alt_m})",
+                {"alt_ft": self.alt_ft, "alt_m": self.alt_m},
+            )
         return self
-
-    @field_validator("time")
-    @classmethod
-    def _finite(cls, value: datetime | float) -> datetime | float:
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"time must be finite, got {value!r}")
-        return value
 
     @property
     def time_s(self) -> float:
