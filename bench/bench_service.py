@@ -497,21 +497,39 @@ def server(db: str, folder: Path, log_level: str) -> Iterator[Server]:
 # --------------------------------------------------------------------------------------------
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (the server's ingest worker)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return out
+
+
 def _proc_cpu_s(pid: int) -> float:
-    """utime + stime of a process (all its threads), seconds."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of a process and its descendants (all their threads), seconds."""
+    total = 0
+    for p in _tree(pid):
+        with contextlib.suppress(OSError):
+            text = Path(f"/proc/{p}/stat").read_text()
+            fields = text[text.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _proc_mem_kib(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of a process, KiB."""
+    """(VmRSS, VmHWM) of a process and its descendants, summed, KiB."""
     rss = hwm = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1])
-        elif line.startswith("VmHWM:"):
-            hwm = int(line.split()[1])
+    for p in _tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    hwm += int(line.split()[1])
     return rss, hwm
 
 
@@ -785,9 +803,9 @@ def main_rows(r: Result) -> list[tuple[str, str]]:
             " / ".join(_ms(r.health_ms, k) for k in ("p50", "p99", "max")),
         ),
         ("Aircraft in the live picture (min - max)", f"{r.aircraft_min:,} - {r.aircraft_max:,}"),
-        ("Server CPU (of one core)", f"{r.server_cpu_pct:.0f} %"),
+        ("Server CPU, its processes together (100 % = one core)", f"{r.server_cpu_pct:.0f} %"),
         (
-            "Server RSS at the end / peak (VmHWM)",
+            "Server RSS at the end / peak (VmHWM), its processes summed",
             f"{r.rss_end_mib:,.0f} / {r.rss_peak_mib:,.0f} MiB",
         ),
     ]

@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,9 +31,9 @@ from skysep.errors import ServiceError, StorageError
 from skysep.service._access import Admin, Party, authenticate, error_responses
 from skysep.service._hotline import HotlineService
 from skysep.service._hotline import router as hotline_router
+from skysep.service._ingest import MAX_FUTURE_S, problems_of
 from skysep.service._live import TRACK_AFTER_S, TRACK_BEFORE_S
 from skysep.service._models import (
-    ALTITUDE_ERROR,
     Accepted,
     AlertOut,
     ErrorOut,
@@ -46,7 +45,6 @@ from skysep.service._models import (
     PartyOut,
     Problem,
     ReportBatch,
-    ReportIn,
     TokenInfo,
     TokenOut,
     TrackPoint,
@@ -61,8 +59,6 @@ from skysep.storage import Store
 
 log = logging.getLogger("skysep.service")
 
-#: A report may be stamped at most this far ahead of the service's clock.
-MAX_FUTURE_S: Final = 60.0
 API_VERSION: Final = "1"
 
 _ERRORS: Final = {
@@ -73,6 +69,8 @@ _ERRORS: Final = {
     404: "No such resource for this party (another party's is never shown).",
     409: "Conflicts with an existing resource.",
     422: "Invalid body or parameters: every offending report's index and field is named.",
+    503: "The ingest worker stopped while the batch was under way: send the batch again "
+    "(a report stored twice is kept once).",
 }
 
 
@@ -88,15 +86,20 @@ def create_app(
     run_cycles: bool = True,
     threads: int | None = None,
     key: Ed25519PrivateKey | None = None,
+    ingest_process: bool = False,
 ) -> FastAPI:
     """The SkySep service as an ASGI app (uvicorn runs it; tests may too).
 
     ``run_cycles=False`` leaves the detection loop off: tests then call
     ``app.state.live.run_cycle(now)`` themselves. ``key`` signs the record's heads and
     receipts (``skysep serve --key``); without one, a key made for this app only (lost
-    when it stops: nothing signed with it can be verified later).
+    when it stops: nothing signed with it can be verified later). ``ingest_process``
+    checks and stores report batches on a worker process of their own (``skysep serve``
+    does), instead of a thread of this one.
     """
-    live = LiveService(store, agreement, clock=clock, threads=threads)
+    live = LiveService(
+        store, agreement, clock=clock, threads=threads, ingest_process=ingest_process
+    )
     if key is None:
         log.warning("no signing key given: using a temporary one")
         key = Ed25519PrivateKey.generate()
@@ -131,6 +134,7 @@ def create_app(
         ),
         lifespan=lifespan,
     )
+    _document_report_batch(app)
     app.state.live = live
     app.state.store = store
     app.state.hotline = live.hotline
@@ -157,7 +161,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = _problems(exc.errors())
+        problems = problems_of(exc.errors())
         return error(
             422, f"{len(problems)} problem(s) in the request; nothing was stored", problems
         )
@@ -208,25 +212,33 @@ def create_app(
 
     # -- ingest ----------------------------------------------------------------------------
 
-    async def accept(party_id: str, reports: list[ReportIn]) -> Accepted:
-        times = [r.time_s for r in reports]
-        _check_batch(party_id, reports, times, clock())
-        accepted, duplicates = await live.ingest(party_id, reports, times)
+    async def accept(party_id: str, body: object) -> Accepted:
+        accepted, duplicates = await live.ingest(party_id, body)
         return Accepted(accepted=accepted, duplicates=duplicates)
 
     @app.post(
         "/v1/reports",
         response_model=Accepted,
         tags=["traffic"],
-        responses=_errors(401, 403, 422),
+        responses=_errors(401, 403, 422, 503),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ReportBatch"}}
+                },
+            }
+        },
     )
-    async def post_reports(batch: ReportBatch, party_id: Party) -> Accepted:
+    async def post_reports(request: Request, party_id: Party) -> Accepted:
         """Position reports of the party's own aircraft, stored durably before the reply.
 
         The batch is taken whole or not at all: any bad report rejects it with
-        422, naming the index and field of every offending report.
+        422, naming the index and field of every offending report. The body is
+        checked and stored by the ingest worker (a process of its own under
+        ``skysep serve``), not on the event loop.
         """
-        return await accept(party_id, batch.reports)
+        return await accept(party_id, await request.body())
 
     # -- live picture ----------------------------------------------------------------------
 
@@ -440,14 +452,10 @@ def create_app(
                         f"message type {kind!r} is not valid, must be one of reports, subscribe",
                         422,
                     )
-                batch = ReportBatch.model_validate({"reports": data.get("reports")})
-                accepted = await accept(party_id, batch.reports)
+                accepted = await accept(party_id, data.get("reports"))
                 return {"type": "ack", "seq": seq, **accepted.model_dump()}
             except json.JSONDecodeError as exc:
                 return _ws_error(seq, 422, f"not JSON: {exc}", [])
-            except ValidationError as exc:
-                problems = _problems(exc.errors(), ("reports",))
-                return _ws_error(seq, 422, f"{len(problems)} problem(s); nothing stored", problems)
             except ServiceError as exc:
                 return _ws_error(seq, exc.status, str(exc), getattr(exc, "problems", []))
 
@@ -559,41 +567,21 @@ def create_app(
     return app
 
 
-class BatchError(ServiceError):
-    def __init__(self, message: str, status: int, problems: list[Problem]) -> None:
-        super().__init__(message, status)
-        self.problems = problems
+def _document_report_batch(app: FastAPI) -> None:
+    """``POST /v1/reports`` reads its body itself (the ingest worker checks it): its
+    schema, ``ReportBatch``, is added to the OpenAPI components by hand."""
+    generate = app.openapi
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            schema = ReportBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = spec.setdefault("components", {}).setdefault("schemas", {})
+            components.update(schema.pop("$defs", {}))
+            components["ReportBatch"] = schema
+        return app.openapi_schema  # type: ignore[return-value]
 
-def _check_batch(party_id: str, reports: list[ReportIn], times: list[float], now: float) -> None:
-    """What the schema cannot check: whose aircraft, and times too far ahead."""
-    foreign = [
-        Problem(
-            index=i, field="party", value=r.party, message=f"not the caller's party {party_id!r}"
-        )
-        for i, r in enumerate(reports)
-        if r.party is not None and r.party != party_id
-    ]
-    if foreign:
-        raise BatchError(
-            f"a party writes only its own aircraft; {len(foreign)} report(s) name another party",
-            403,
-            foreign,
-        )
-    future = [
-        Problem(
-            index=i,
-            field="time",
-            value=iso(t),
-            message=f"{t - now:.0f} s ahead of the service's clock (at most {MAX_FUTURE_S:.0f} s)",
-        )
-        for i, t in enumerate(times)
-        if t > now + MAX_FUTURE_S
-    ]
-    if future:
-        raise BatchError(
-            f"{len(future)} report(s) from the future; nothing was stored", 422, future
-        )
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _ws_error(seq: Any, status: int, message: str, problems: list[Problem]) -> dict[str, Any]:
@@ -601,56 +589,6 @@ def _ws_error(seq: Any, status: int, message: str, problems: list[Problem]) -> d
         {"error": {"status": status, "message": message, "problems": problems}}
     )
     return {"type": "error", "seq": seq, **body.model_dump(mode="json")}
-
-
-#: Tags pydantic adds to an error's location for the member of a union that failed.
-_UNION_TAGS = frozenset({"datetime", "float", "int", "str", "none", "bool"})
-
-
-def _problems(errors: Any, prefix: tuple[str, ...] = ("body", "reports")) -> list[Problem]:
-    """Pydantic errors as problems, one per (index, field): a value that fits no member of
-    a union (``time``: datetime or number) is one problem, its messages joined."""
-    merged: dict[tuple[int | None, str | None], list[Problem]] = {}
-    for err in errors:
-        problem = _problem(err, prefix)
-        merged.setdefault((problem.index, problem.field), []).append(problem)
-    out = []
-    for group in merged.values():
-        first = group[0]
-        if len(group) > 1:
-            reasons = "; ".join(p.message for p in group)
-            first.message = f"{first.value!r} fits none of the accepted forms ({reasons})"
-        out.append(first)
-    return out
-
-
-def _problem(err: Any, prefix: tuple[str, ...] = ("body", "reports")) -> Problem:
-    """A pydantic error as (index, field, value, message)."""
-    loc = tuple(err.get("loc", ()))
-    if loc[: len(prefix)] == prefix:
-        loc = loc[len(prefix) :]
-    index = loc[0] if loc and isinstance(loc[0], int) else None
-    rest = [str(p) for p in (loc[1:] if index is not None else loc) if p not in ("body",)]
-    if len(rest) > 1 and rest[-1] in _UNION_TAGS:
-        rest = rest[:-1]
-    message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-    fld = ".".join(rest) or None
-    if err.get("type") == ALTITUDE_ERROR:
-        fld = "alt_ft/alt_m"
-    value = err.get("input")
-    if isinstance(value, dict) and fld is not None and fld in value:
-        value = value[fld]
-    elif isinstance(value, dict):
-        value = None
-    return Problem(index=index, field=fld, value=_jsonable(value), message=message)
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
 
 
 def _query_time(name: str, value: str | None) -> float | None:

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -27,6 +27,7 @@ from skysep import units
 from skysep.agreement import Agreement
 from skysep.service._hotline import HotlineService
 from skysep.service._hub import Hub
+from skysep.service._ingest import BatchError, BatchIn, BatchRefused, BatchStored, Ingestor
 from skysep.service._live import (
     TRACK_AFTER_S,
     TRACK_BEFORE_S,
@@ -40,7 +41,6 @@ from skysep.service._models import (
     AlertOut,
     ClosestPoint,
     IncidentOut,
-    ReportIn,
     Traffic,
     iso,
 )
@@ -72,8 +72,11 @@ class LiveService:
         *,
         clock: Callable[[], float] = time.time,
         threads: int | None = None,
+        ingest_process: bool = False,
     ) -> None:
         self.store = store
+        #: Checks and commits report batches: on a worker process, or on a thread.
+        self.ingestor = Ingestor(store, process=ingest_process)
         self.agreement = agreement
         self.clock = clock
         self.picture = LivePicture(agreement.stale_s)
@@ -87,7 +90,7 @@ class LiveService:
         self._follow: asyncio.Queue[tuple[CycleResult, list[int]]] = asyncio.Queue()
         self._follow_task: asyncio.Task[None] | None = None
         #: Report batches waiting for the next group commit, and whether one is under way.
-        self._waiting_reports: list[tuple[list[Report], asyncio.Future[int]]] = []
+        self._waiting_reports: list[tuple[BatchIn, asyncio.Future[BatchStored | BatchRefused]]] = []
         self._committing = False
         self._commit_task: asyncio.Task[None] | None = None
         self._cycles = 0
@@ -99,6 +102,7 @@ class LiveService:
     # -- life cycle ------------------------------------------------------------------------
 
     async def start(self, *, loop: bool = True) -> None:
+        await asyncio.to_thread(self.ingestor.start)
         await asyncio.to_thread(self._warm_up)
         await asyncio.to_thread(self._restore)
         if loop:
@@ -152,6 +156,7 @@ class LiveService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._follow_task
             self._follow_task = None
+        await asyncio.to_thread(self.ingestor.close)
         self.hub.close()
 
     async def _follow_loop(self) -> None:
@@ -181,61 +186,43 @@ class LiveService:
 
     # -- ingest ----------------------------------------------------------------------------
 
-    async def ingest(
-        self, party_id: str, reports: Sequence[ReportIn], times: Sequence[float] | None = None
-    ) -> tuple[int, int]:
-        """Store a validated batch (committed before this returns), then take it live.
+    async def ingest(self, party_id: str, body: object) -> tuple[int, int]:
+        """Check and store a batch (committed before this returns), then take it live.
 
-        Returns (reports in the batch, of which already stored).
+        ``body`` is the JSON of a ``{"reports": [...]}`` batch, or the decoded
+        list of reports. Returns (reports in the batch, of which already
+        stored); a bad batch raises :class:`BatchError` naming every problem.
         """
-        received = self.clock()
-        if times is None:
-            times = [r.time_s for r in reports]
-        rows = [
-            Report(
-                party_id=party_id,
-                aircraft=r.aircraft,
-                time=t,
-                received_at=received,
-                lat_deg=r.lat,
-                lon_deg=r.lon,
-                alt_m=r.alt_si,
-                gs_mps=None if r.gs_kt is None else float(units.kt_to_mps(r.gs_kt)),
-                track_deg=r.track_deg,
-                vs_mps=None if r.vs_fpm is None else float(units.fpm_to_mps(r.vs_fpm)),
-            )
-            for r, t in zip(reports, times, strict=True)
-        ]
-        new = await self._commit_reports(rows)
-        self.picture.update(rows)
-        return len(rows), len(rows) - new
-
-    async def _commit_reports(self, rows: list[Report]) -> int:
-        """Group commit: batches that arrive while a commit is under way wait for the next
-        one and share it (one transaction, one fsync), each still all or nothing together."""
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._waiting_reports.append((rows, done))
+        now = self.clock()
+        done: asyncio.Future[BatchStored | BatchRefused] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._waiting_reports.append((BatchIn(party_id, body, now, now), done))
         if not self._committing:
             self._committing = True
             self._commit_task = asyncio.create_task(self._commit_waiting(), name="skysep-commit")
-        return await done
+        reply = await done
+        if isinstance(reply, BatchRefused):
+            raise BatchError(reply.message, reply.status, reply.problems)
+        self.picture.update(reply.rows)
+        return len(reply.rows), len(reply.rows) - reply.new
 
     async def _commit_waiting(self) -> None:
+        """Group commit: batches that arrive while a commit is under way wait for the next
+        one and share it (one transaction, one fsync), each still all or nothing."""
         try:
             while self._waiting_reports:
                 group, self._waiting_reports = self._waiting_reports, []
                 try:
-                    counts = await asyncio.to_thread(
-                        self.store.insert_report_batches, [rows for rows, _ in group]
-                    )
+                    replies = await self.ingestor.run([batch for batch, _ in group])
                 except Exception as exc:  # every batch of the group fails, none is stored
                     for _, done in group:
                         if not done.done():
                             done.set_exception(exc)
                 else:
-                    for (_, done), count in zip(group, counts, strict=True):
+                    for (_, done), reply in zip(group, replies, strict=True):
                         if not done.done():
-                            done.set_result(count)
+                            done.set_result(reply)
         finally:
             self._committing = False
 

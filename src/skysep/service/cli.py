@@ -104,6 +104,14 @@ def serve(
             dir_okay=False,
         ),
     ] = None,
+    ingest_worker: Annotated[
+        bool,
+        typer.Option(
+            "--ingest-worker/--no-ingest-worker",
+            help="Check and store report batches on a worker process (another core) rather "
+            "than a thread of the server's process.",
+        ),
+    ] = True,
 ) -> None:
     """Run the deconfliction service (FastAPI on uvicorn) until interrupted."""
     import uvicorn
@@ -125,7 +133,7 @@ def serve(
     store = _store(db)
     configure(log_level)
     signing_key = _signing_key(key, store)
-    app = create_app(store, chosen, key=signing_key)
+    app = create_app(store, chosen, key=signing_key, ingest_process=ingest_worker)
     config = uvicorn.Config(
         app,
         host=host,

@@ -1,0 +1,279 @@
+"""Ingest: report batches from their JSON to committed rows, on a worker process.
+
+Checking 10,000 reports a second (pydantic-core) and inserting them is the
+service's heaviest per-report work. ``skysep serve`` does it in a worker
+process (:class:`Ingestor` with ``process=True``), so that it runs on another
+core than the event loop and the detection cycle, which share one
+interpreter. Apps built in tests run the very same :func:`ingest_group` on a
+thread.
+
+A group is the batches that arrived while the previous group was being
+committed: each batch is checked on its own (a bad one is refused whole,
+naming the index, field and value of every problem), then all good ones are
+inserted in one transaction (one fsync), and each batch's reply says how many
+of its reports were new. Nothing is acknowledged before it is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from skysep import units
+from skysep.errors import ServiceError, StorageError
+from skysep.service._models import ALTITUDE_ERROR, Problem, ReportBatch, ReportIn, iso
+from skysep.storage import Report, Store
+
+log = logging.getLogger("skysep.service")
+
+#: A report may be stamped at most this far ahead of the service's clock.
+MAX_FUTURE_S: Final = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchIn:
+    """One batch as it arrived: the JSON body (POST) or the decoded list (WebSocket)."""
+
+    party_id: str
+    #: Bytes are parsed as JSON; anything else is taken as the decoded ``reports`` value.
+    body: object
+    #: When the service received it, and its clock then (epoch seconds).
+    received: float
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStored:
+    rows: list[Report]
+    #: Of them, new (the others were already stored: a retry).
+    new: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRefused:
+    status: int
+    message: str
+    problems: list[Problem]
+
+
+class BatchError(ServiceError):
+    def __init__(self, message: str, status: int, problems: list[Problem]) -> None:
+        super().__init__(message, status)
+        self.problems = problems
+
+
+def parse_batch(batch: BatchIn) -> list[Report]:
+    """The batch's reports as SI rows, or :class:`BatchError` naming every problem."""
+    try:
+        if isinstance(batch.body, bytes):
+            reports = ReportBatch.model_validate_json(batch.body).reports
+        else:
+            reports = ReportBatch.model_validate({"reports": batch.body}).reports
+    except ValidationError as exc:
+        problems = problems_of(exc.errors(), ("reports",))
+        raise BatchError(
+            f"{len(problems)} problem(s) in the request; nothing was stored", 422, problems
+        ) from None
+    times = [r.time_s for r in reports]
+    check_batch(batch.party_id, reports, times, batch.now)
+    kt_to_mps, fpm_to_mps = units.kt_to_mps, units.fpm_to_mps
+    party, received = batch.party_id, batch.received
+    return [
+        Report(
+            party,
+            r.aircraft,
+            t,
+            received,
+            r.lat,
+            r.lon,
+            r.alt_si,
+            None if r.gs_kt is None else kt_to_mps(r.gs_kt),
+            r.track_deg,
+            None if r.vs_fpm is None else fpm_to_mps(r.vs_fpm),
+        )
+        for r, t in zip(reports, times, strict=True)
+    ]
+
+
+def ingest_group(store: Store, batches: Sequence[BatchIn]) -> list[BatchStored | BatchRefused]:
+    """Check each batch, then commit all good ones in one transaction; a reply per batch.
+
+    A storage failure raises :class:`StorageError` (nothing of the group is stored).
+    """
+    out: list[BatchStored | BatchRefused | None] = []
+    good: list[list[Report]] = []
+    for batch in batches:
+        try:
+            rows = parse_batch(batch)
+        except BatchError as exc:
+            out.append(BatchRefused(exc.status, str(exc), exc.problems))
+        else:
+            out.append(None)
+            good.append(rows)
+    try:
+        counts = iter(store.insert_report_batches(good))
+    except SQLAlchemyError as exc:  # a plain error: it crosses the process boundary
+        raise StorageError(f"{store.url}: reports not stored: {exc.__class__.__name__}") from None
+    rows_of = iter(good)
+    return [item if item is not None else BatchStored(next(rows_of), next(counts)) for item in out]
+
+
+# -- where the work runs ---------------------------------------------------------------------
+
+#: The worker process's own connection to the database (set by its initializer).
+_worker_store: Store | None = None
+
+
+def _start_worker(url: str) -> None:
+    global _worker_store
+    # Ctrl-C reaches the whole process group: the server stops the worker itself, after
+    # the batches under way are committed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _worker_store = Store.open(url, migrate=False)
+
+
+def _ingest_in_worker(batches: Sequence[BatchIn]) -> list[BatchStored | BatchRefused]:
+    assert _worker_store is not None, "the ingest worker was not started"
+    return ingest_group(_worker_store, batches)
+
+
+class Ingestor:
+    """Runs :func:`ingest_group` on a worker process (``process=True``) or a thread."""
+
+    def __init__(self, store: Store, *, process: bool) -> None:
+        self.store = store
+        self.process = process
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        if self.process and self._pool is None:
+            url = self.store.engine.url.render_as_string(hide_password=False)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(url,),
+            )
+            # Start it now (imports, connection), not on the first batch.
+            self._pool.submit(_ingest_in_worker, []).result()
+
+    async def run(self, batches: Sequence[BatchIn]) -> list[BatchStored | BatchRefused]:
+        if not self.process:
+            return await asyncio.to_thread(ingest_group, self.store, batches)
+        if self._pool is None:
+            await asyncio.to_thread(self.start)
+        assert self._pool is not None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, _ingest_in_worker, batches
+            )
+        except BrokenProcessPool:
+            # The worker died (killed, out of memory): whether this group was committed is
+            # unknown, so it is refused; a retry is stored once. A new worker takes over.
+            log.error("ingest worker died; starting a new one")
+            self._pool = None
+            raise ServiceError(
+                "the ingest worker stopped; nothing of this batch is confirmed, send it again",
+                503,
+            ) from None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+# -- problems, as the API names them ---------------------------------------------------------
+
+
+def check_batch(party_id: str, reports: list[ReportIn], times: list[float], now: float) -> None:
+    """What the schema cannot check: whose aircraft, and times too far ahead."""
+    foreign = [
+        Problem(
+            index=i, field="party", value=r.party, message=f"not the caller's party {party_id!r}"
+        )
+        for i, r in enumerate(reports)
+        if r.party is not None and r.party != party_id
+    ]
+    if foreign:
+        raise BatchError(
+            f"a party writes only its own aircraft; {len(foreign)} report(s) name another party",
+            403,
+            foreign,
+        )
+    future = [
+        Problem(
+            index=i,
+            field="time",
+            value=iso(t),
+            message=f"{t - now:.0f} s ahead of the service's clock (at most {MAX_FUTURE_S:.0f} s)",
+        )
+        for i, t in enumerate(times)
+        if t > now + MAX_FUTURE_S
+    ]
+    if future:
+        raise BatchError(
+            f"{len(future)} report(s) from the future; nothing was stored", 422, future
+        )
+
+
+#: Tags pydantic adds to an error's location for the member of a union that failed.
+_UNION_TAGS = frozenset({"datetime", "float", "int", "str", "none", "bool"})
+
+
+def problems_of(errors: Any, prefix: tuple[str, ...] = ("body", "reports")) -> list[Problem]:
+    """Pydantic errors as problems, one per (index, field): a value that fits no member of
+    a union (``time``: datetime or number) is one problem, its messages joined."""
+    merged: dict[tuple[int | None, str | None], list[Problem]] = {}
+    for err in errors:
+        problem = _problem(err, prefix)
+        merged.setdefault((problem.index, problem.field), []).append(problem)
+    out = []
+    for group in merged.values():
+        first = group[0]
+        if len(group) > 1:
+            reasons = "; ".join(p.message for p in group)
+            first.message = f"{first.value!r} fits none of the accepted forms ({reasons})"
+        out.append(first)
+    return out
+
+
+def _problem(err: Any, prefix: tuple[str, ...]) -> Problem:
+    """A pydantic error as (index, field, value, message)."""
+    loc = tuple(err.get("loc", ()))
+    if loc[: len(prefix)] == prefix:
+        loc = loc[len(prefix) :]
+    index = loc[0] if loc and isinstance(loc[0], int) else None
+    rest = [str(p) for p in (loc[1:] if index is not None else loc) if p not in ("body",)]
+    if len(rest) > 1 and rest[-1] in _UNION_TAGS:
+        rest = rest[:-1]
+    message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    fld = ".".join(rest) or None
+    if err.get("type") == ALTITUDE_ERROR:
+        fld = "alt_ft/alt_m"
+    value = err.get("input")
+    if isinstance(value, dict) and fld is not None and fld in value:
+        value = value[fld]
+    elif isinstance(value, dict):
+        value = None
+    return Problem(index=index, field=fld, value=jsonable(value), message=message)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` when JSON can carry it, else its repr (for a problem's ``value``)."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
