@@ -115,6 +115,24 @@ def _party_name(value: object) -> str | None:
     return None
 
 
+def _distinct(values: Obj) -> tuple[list[object], I64]:
+    """The distinct values (in order of first appearance) and each value's index among them."""
+    index: dict[object, int] = {}
+    distinct: list[object] = []
+    inverse: list[int] = []
+    for value in values:
+        try:
+            at = index.get(value)
+            if at is None:
+                at = index[value] = len(distinct)
+                distinct.append(value)
+        except TypeError:  # unhashable: an entry of its own (never a party name)
+            at = len(distinct)
+            distinct.append(value)
+        inverse.append(at)
+    return distinct, np.array(inverse, dtype=np.int64)
+
+
 def minima_tables(party: Obj | None, agreement: Agreement, order: I64) -> tuple[I64, F64, F64]:
     """Party code per aircraft (sorted order) and the (H, V) table by code pair.
 
@@ -127,11 +145,16 @@ def minima_tables(party: Obj | None, agreement: Agreement, order: I64) -> tuple[
         code = np.zeros(n, dtype=np.int64)
     else:
         raw = np.asarray(party, dtype=object)[order]
-        has = np.array([_party_name(p) is not None for p in raw], dtype=bool)
-        names = sorted({str(_party_name(p)) for p in raw[has]})
+        # Name each distinct value once (a few parties among many aircraft).
+        distinct, inverse = _distinct(raw)
+        named = [_party_name(p) for p in distinct]
+        names = sorted({name for name in named if name is not None})
         lookup = {name: k for k, name in enumerate(names)}
-        code = np.full(n, len(names), dtype=np.int64)
-        code[has] = [lookup[str(_party_name(p))] for p in raw[has]]
+        none_code = len(names)
+        codes = np.array(
+            [none_code if name is None else lookup[name] for name in named], dtype=np.int64
+        )
+        code = codes[inverse]
     size = len(names) + 1
     hmat = np.empty((size, size))
     vmat = np.empty((size, size))
