@@ -35,9 +35,3 @@ def midpoints(lat1: F64, lon1: F64, lat2: F64, lon2: F64) -> tuple[F64, F64]:
     azimuth, _, distance = _wgs84().inv(lon1, lat1, lon2, lat2)
     lon, lat, _ = _wgs84().fwd(lon1, lat1, azimuth, np.asarray(distance) / 2.0)
     return np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
-
-
-def midpoint(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[float, float]:
-    """The point halfway along the geodesic between two points: (lat, lon)."""
-    lat, lon = midpoints(*(np.array([v], dtype=np.float64) for v in (lat1, lon1, lat2, lon2)))
-    return float(lat[0]), float(lon[0])

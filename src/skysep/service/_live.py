@@ -108,23 +108,50 @@ class Snapshot:
         }
 
 
-@dataclass
-class _Latest:
-    report: Report
-    gs_mps: float
-    track_deg: float
-    vs_mps: float
-
-
 class LivePicture:
-    """The latest report of every aircraft, and snapshots of them at a given time."""
+    """The latest report of every aircraft, and snapshots of them at a given time.
+
+    Held as columns (one row per aircraft, rows reused once an aircraft goes
+    stale), so that a snapshot of 10,000 aircraft is a few array copies.
+    """
 
     def __init__(self, stale_s: float) -> None:
         self.stale_s = stale_s
-        self._latest: dict[tuple[str, str], _Latest] = {}
+        self._row: dict[tuple[str, str], int] = {}
+        self._free: list[int] = []
+        self._used: list[bool] = []
+        self._party: list[str] = []
+        self._aircraft: list[str] = []
+        self._key: list[str] = []
+        self._time: list[float] = []
+        self._received: list[float] = []
+        self._lat: list[float] = []
+        self._lon: list[float] = []
+        self._alt: list[float] = []
+        self._gs: list[float] = []
+        self._trk: list[float] = []
+        self._vs: list[float] = []
 
     def __len__(self) -> int:
-        return len(self._latest)
+        return len(self._row)
+
+    def _new_row(self, party: str, aircraft: str, key: tuple[str, str]) -> int:
+        columns = (self._time, self._received, self._lat, self._lon, self._alt)
+        if self._free:
+            row = self._free.pop()
+            self._party[row], self._aircraft[row] = party, aircraft
+            self._key[row] = aircraft_key(party, aircraft)
+            self._used[row] = True
+        else:
+            row = len(self._used)
+            self._used.append(True)
+            self._party.append(party)
+            self._aircraft.append(aircraft)
+            self._key.append(aircraft_key(party, aircraft))
+            for column in (*columns, self._gs, self._trk, self._vs):
+                column.append(0.0)
+        self._row[key] = row
+        return row
 
     def update(self, reports: Iterable[Report]) -> None:
         """Take reports in; an older report than the one held for an aircraft is ignored.
@@ -134,10 +161,37 @@ class LivePicture:
         """
         for r in reports:
             key = (r.party_id, r.aircraft)
-            held = self._latest.get(key)
-            if held is not None and r.time < held.report.time:
-                continue
-            self._latest[key] = _with_velocity(r, held)
+            row = self._row.get(key)
+            usable = False
+            if row is None:
+                row = self._new_row(r.party_id, r.aircraft, key)
+            else:
+                held_time = self._time[row]
+                if r.time < held_time:
+                    continue
+                usable = r.time - held_time >= MIN_DERIVE_DT_S
+            gs, trk, vs = r.gs_mps, r.track_deg, r.vs_mps
+            if gs is None or trk is None:
+                if usable:
+                    azimuth_deg, distance_m = _geodesy.inverse(
+                        self._lat[row], self._lon[row], r.lat_deg, r.lon_deg
+                    )
+                    dt = r.time - self._time[row]
+                    gs = distance_m / dt if gs is None else gs
+                    trk = azimuth_deg % 360.0 if trk is None else trk
+                else:
+                    gs = 0.0 if gs is None else gs
+                    trk = 0.0 if trk is None else trk
+            if vs is None:
+                vs = (r.alt_m - self._alt[row]) / (r.time - self._time[row]) if usable else 0.0
+            self._time[row] = r.time
+            self._received[row] = r.received_at
+            self._lat[row] = r.lat_deg
+            self._lon[row] = r.lon_deg
+            self._alt[row] = r.alt_m
+            self._gs[row] = float(gs)
+            self._trk[row] = float(trk) % 360.0
+            self._vs[row] = float(vs)
 
     def snapshot(self, now: float) -> Snapshot:
         """Every aircraft reported within ``stale_s`` of ``now``, moved to ``now``.
@@ -146,50 +200,31 @@ class LivePicture:
         ground track on the WGS84 ellipsoid (a geodesic), altitudes with the
         vertical rate; a report newer than ``now`` is moved back.
         """
-        horizon = now - self.stale_s
-        for key in [k for k, v in self._latest.items() if v.report.time < horizon]:
-            del self._latest[key]
-        held = list(self._latest.values())
-        n = len(held)
-        party = np.array([h.report.party_id for h in held], dtype=object)
-        aircraft = np.array([h.report.aircraft for h in held], dtype=object)
-        keys = np.array(
-            [aircraft_key(h.report.party_id, h.report.aircraft) for h in held], dtype=object
-        )
-        report_time = np.fromiter((h.report.time for h in held), float, n)
-        received = np.fromiter((h.report.received_at for h in held), float, n)
-        lat = np.fromiter((h.report.lat_deg for h in held), float, n)
-        lon = np.fromiter((h.report.lon_deg for h in held), float, n)
-        alt = np.fromiter((h.report.alt_m for h in held), float, n)
-        gs = np.fromiter((h.gs_mps for h in held), float, n)
-        trk = np.fromiter((h.track_deg for h in held), float, n)
-        vs = np.fromiter((h.vs_mps for h in held), float, n)
+        report_time = np.array(self._time, dtype=np.float64)
+        used = np.array(self._used, dtype=bool)
+        stale = used & (report_time < now - self.stale_s)
+        for row in np.flatnonzero(stale).tolist():
+            del self._row[(self._party[row], self._aircraft[row])]
+            self._used[row] = False
+            self._free.append(row)
+        live = np.flatnonzero(used & ~stale)
+        party = np.array(self._party, dtype=object)[live]
+        aircraft = np.array(self._aircraft, dtype=object)[live]
+        keys = np.array(self._key, dtype=object)[live]
+        report_time = report_time[live]
+        received = np.array(self._received, dtype=np.float64)[live]
+        lat = np.array(self._lat, dtype=np.float64)[live]
+        lon = np.array(self._lon, dtype=np.float64)[live]
+        alt = np.array(self._alt, dtype=np.float64)[live]
+        gs = np.array(self._gs, dtype=np.float64)[live]
+        trk = np.array(self._trk, dtype=np.float64)[live]
+        vs = np.array(self._vs, dtype=np.float64)[live]
         dt = now - report_time
         lat, lon = _move(lat, lon, trk, gs * dt)
         alt = np.clip(alt + vs * dt, -2_000.0, 100_000.0)
         return Snapshot(
             now, party, aircraft, keys, report_time, received, lat, lon, alt, gs, trk, vs
         )
-
-
-def _with_velocity(r: Report, held: _Latest | None) -> _Latest:
-    gs, trk, vs = r.gs_mps, r.track_deg, r.vs_mps
-    prev = held.report if held is not None else None
-    usable = prev is not None and r.time - prev.time >= MIN_DERIVE_DT_S
-    if gs is None or trk is None:
-        if usable and prev is not None:
-            azimuth_deg, distance_m = _geodesy.inverse(
-                prev.lat_deg, prev.lon_deg, r.lat_deg, r.lon_deg
-            )
-            dt = r.time - prev.time
-            gs = distance_m / dt if gs is None else gs
-            trk = azimuth_deg % 360.0 if trk is None else trk
-        else:
-            gs = 0.0 if gs is None else gs
-            trk = 0.0 if trk is None else trk
-    if vs is None:
-        vs = (r.alt_m - prev.alt_m) / (r.time - prev.time) if usable and prev is not None else 0.0
-    return _Latest(r, float(gs), float(trk) % 360.0, float(vs))
 
 
 def _move(lat: F64, lon: F64, track_deg: F64, distance_m: F64) -> tuple[F64, F64]:
@@ -436,9 +471,16 @@ class Detector:
         """
         c, s, now = result.conflicts, result.snapshot, result.time
         in_los = {pair: k for pair, k in current.items() if c.t_in_s[k] <= 0.0}
+        # The pairs whose closest point is (re)computed: new losses, and closer ones.
+        closer = [
+            k
+            for pair, k in in_los.items()
+            if pair not in self._incidents
+            or float(c.h_now_m[k]) < self._incidents[pair].row["min_h_m"]
+        ]
+        closest = _closest(s, c, np.array(closer, dtype=np.int64), now)
         for pair, k in in_los.items():
             i, j = int(c.index_a[k]), int(c.index_b[k])
-            h_now, v_now = float(c.h_now_m[k]), float(c.v_now_m[k])
             held = self._incidents.get(pair)
             if held is None:
                 active = self._active[pair]
@@ -461,15 +503,15 @@ class Detector:
                     if active.first_alert < start
                     else None,
                     "level_at_start": LEVELS[int(c.level_code[k])],
-                    **_closest(s, i, j, h_now, v_now, now),
+                    **closest[k],
                 }
                 self._incidents[pair] = _OpenIncident(None, row, now, float(c.t_out_s[k]))
                 result.opened.append(row)
                 continue
             held.last_in_los = now
             held.t_out_s = float(c.t_out_s[k])
-            if h_now < held.row["min_h_m"]:
-                values = _closest(s, i, j, h_now, v_now, now)
+            if k in closest:
+                values = closest[k]
                 held.row.update(values)
                 if held.incident_id is not None:
                     result.changed.append((held.incident_id, values))
@@ -516,17 +558,30 @@ def _cpa_midpoints(s: Snapshot, c: Conflicts, rows: npt.NDArray[np.int64]) -> tu
     return lat, lon, alt
 
 
-def _closest(s: Snapshot, i: int, j: int, h_m: float, v_m: float, now: float) -> dict[str, Any]:
-    lat, lon = _geodesy.midpoint(
-        float(s.lat_deg[i]), float(s.lon_deg[i]), float(s.lat_deg[j]), float(s.lon_deg[j])
-    )
+def _closest(s: Snapshot, c: Conflicts, rows: npt.NDArray[np.int64], now: float) -> dict[int, Any]:
+    """For each conflict row in ``rows`` (pairs in loss now), the incident's values at their
+    closest point so far, now: separations and the midpoint, in one geodesic computation."""
+    i, j = c.index_a[rows], c.index_b[rows]
+    lat, lon = _geodesy.midpoints(s.lat_deg[i], s.lon_deg[i], s.lat_deg[j], s.lon_deg[j])
+    alt = 0.5 * (s.alt_m[i] + s.alt_m[j])
     return {
-        "min_h_m": h_m,
-        "min_v_m": v_m,
-        "time_of_min": now,
-        "lat_deg": lat,
-        "lon_deg": lon,
-        "alt_m": 0.5 * float(s.alt_m[i] + s.alt_m[j]),
+        k: {
+            "min_h_m": h,
+            "min_v_m": v,
+            "time_of_min": now,
+            "lat_deg": la,
+            "lon_deg": lo,
+            "alt_m": al,
+        }
+        for k, h, v, la, lo, al in zip(
+            rows.tolist(),
+            c.h_now_m[rows].tolist(),
+            c.v_now_m[rows].tolist(),
+            lat.tolist(),
+            lon.tolist(),
+            alt.tolist(),
+            strict=True,
+        )
     }
 
 
