@@ -97,10 +97,23 @@ class Server:
             time.sleep(0.2)
         raise AssertionError("the server did not come up:\n" + self.log.read_text())
 
-    def kill(self) -> None:
+    def children(self) -> list[int]:
         assert self.process is not None
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()]
+
+    def kill(self) -> None:
+        """SIGKILL the server alone (as the kernel's OOM killer would): the processes it
+        started (the ingest worker) must leave on their own."""
+        assert self.process is not None
+        children = self.children()
+        assert children, "skysep serve runs its ingest on a worker process"
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
+        deadline = time.monotonic() + 10.0
+        while (alive := [c for c in children if _running(c)]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive, f"processes of the killed server still run: {alive}"
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -109,6 +122,15 @@ class Server:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs (an orphan that exited is reaped by init, not by us)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
 
 
 def add_party(db: str, party: str, language: str) -> str:

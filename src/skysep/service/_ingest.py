@@ -20,7 +20,10 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -140,7 +143,19 @@ def _start_worker(url: str) -> None:
     # Ctrl-C reaches the whole process group: the server stops the worker itself, after
     # the batches under way are committed.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A server killed outright (SIGKILL, out of memory) cannot stop its worker: the worker
+    # leaves when its parent is gone (its call queue never closes: it holds both ends).
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_exit_with, args=(parent.sentinel,), name="skysep-ingest-watch", daemon=True
+        ).start()
     _worker_store = Store.open(url, migrate=False)
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)  # an open transaction is rolled back by the database
 
 
 def _ingest_in_worker(batches: Sequence[BatchIn]) -> list[BatchStored | BatchRefused]:
