@@ -167,8 +167,9 @@ def _jsonable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
 
 
-#: Alerts (or escalations) per transaction of a cycle's record work.
-CHUNK: Final = 100
+#: Alerts (or escalations) per transaction of a cycle's record work: small enough that the
+#: next cycle, which waits for nothing, never finds this work in its way for long.
+CHUNK: Final = 25
 
 
 class HotlineService:
@@ -216,14 +217,21 @@ class HotlineService:
             log.warning("alerts chained at start-up", extra={"count": len(rows)})
         return len(rows)
 
-    def after_cycle(self, result: CycleResult, incident_ids: Sequence[int]) -> None:
+    def after_cycle(
+        self,
+        result: CycleResult,
+        incident_ids: Sequence[int],
+        pause: Callable[[], object] = lambda: None,
+    ) -> None:
         """Record the cycle's alerts and incidents, post traffic alerts, escalate overdue
         messages (runs in a worker thread, after the cycle's alerts went out).
 
         The work is written in transactions of at most :data:`CHUNK` alerts or
         escalations, each with its signed head, so that a busy cycle never
         holds the database's writer for long (SQLite has one: reports wait
-        behind it)."""
+        behind it). ``pause`` is called before each: the service's waits while
+        a detection cycle runs, so that the next alerts are not delayed by this
+        work (the two share one interpreter)."""
         now = result.time
         events = [e for e in result.events if e["level"] in RECORDED_LEVELS]
         closed = [i for i, values in result.changed if values.get("status") == "closed"]
@@ -235,6 +243,7 @@ class HotlineService:
         chunks = max(1, -(-len(events) // CHUNK), -(-len(due) // CHUNK))
         for k in range(chunks):
             first = k == 0
+            pause()
             self._record(
                 now,
                 events[k * CHUNK : (k + 1) * CHUNK],

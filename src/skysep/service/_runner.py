@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +95,9 @@ class LiveService:
         self._committing = False
         self._commit_task: asyncio.Task[None] | None = None
         self._cycles = 0
+        #: Clear while a cycle detects, stores and delivers: the follow-up work waits.
+        self._cycle_idle = threading.Event()
+        self._cycle_idle.set()
         #: The hotline and the record (set by create_app); None: neither runs.
         self.hotline: HotlineService | None = None
         #: Operations: the strategic index, notices and live volume alerts (issue #6).
@@ -240,10 +244,14 @@ class LiveService:
         """
         started = time.perf_counter()
         now = self.clock() if now is None else now
-        snapshot = self.picture.snapshot(now)
-        result, incident_ids = await asyncio.to_thread(self._detect_and_store, snapshot)
-        self.last = result
-        self._deliver(result)
+        self._cycle_idle.clear()
+        try:
+            snapshot = self.picture.snapshot(now)
+            result, incident_ids = await asyncio.to_thread(self._detect_and_store, snapshot)
+            self.last = result
+            self._deliver(result)
+        finally:
+            self._cycle_idle.set()
         if inline:
             await self._follow_up(result, incident_ids)
         else:
@@ -288,9 +296,14 @@ class LiveService:
             self.hotline.deliver(self.hub)
         self.operations.deliver(self.hub)
 
+    def _give_way(self) -> None:
+        """Wait while a cycle runs (at most one cycle_s): the follow-up work gives way."""
+        self._cycle_idle.wait(timeout=self.agreement.cycle_s)
+
     def _follow_up_work(self, result: CycleResult, incident_ids: list[int]) -> None:
         if self.hotline is not None:  # chain the alerts and incidents, post traffic alerts
-            self.hotline.after_cycle(result, incident_ids)
+            self.hotline.after_cycle(result, incident_ids, pause=self._give_way)
+        self._give_way()
         self.operations.after_cycle(result.snapshot)  # intrusions and conformance: volume alerts
         # Incidents that closed wait a minute for their track segment (copied off the
         # alert path: a busy minute closes hundreds).
@@ -307,6 +320,7 @@ class LiveService:
             end = float(row["end"])
             if now < end + TRACK_AFTER_S:
                 continue
+            self._give_way()
             t0, t1 = float(row["start"]) - TRACK_BEFORE_S, end + TRACK_AFTER_S
             segment = [
                 *self.store.reports_between(row["party_a"], row["aircraft_a"], t0, t1),
