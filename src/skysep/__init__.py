@@ -1,23 +1,58 @@
 """SkySep: airspace deconfliction for parties that share an airspace but not a command.
 
-The public Python API is listed in ``__all__``; see ``docs/api.md``.
+The public Python API is listed in ``__all__``; see ``docs/api.md``. The
+names are loaded from their modules on first use (PEP 562): ``import skysep``
+is cheap, and a command such as ``skysep replay`` imports only what it runs
+(pandas, for one, takes 0.7 s to import and the replay does not need it).
 """
 
-from skysep._api import detect
-from skysep.agreement import Agreement, PairMinima, Party, load_agreement, preset
-from skysep.engine import LEVELS, Conflicts, States
-from skysep.errors import (
-    AgreementError,
-    EngineError,
-    SkySepError,
-    StatesError,
-    TableError,
-    TracksError,
-)
-from skysep.io import read_states, read_tracks, write_conflicts
-from skysep.replay import ReplayOptions, ReplayResult, Tracks
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from skysep._api import detect
+    from skysep.agreement import Agreement, PairMinima, Party, load_agreement, preset
+    from skysep.engine import LEVELS, Conflicts, States
+    from skysep.errors import (
+        AgreementError,
+        EngineError,
+        SkySepError,
+        StatesError,
+        TableError,
+        TracksError,
+    )
+    from skysep.io import read_states, read_tracks, write_conflicts
+    from skysep.replay import ReplayOptions, ReplayResult, Tracks
 
 __version__ = "0.1.0"
+
+#: Public name -> the module that defines it.
+_WHERE: dict[str, str] = {
+    "detect": "skysep._api",
+    "Agreement": "skysep.agreement",
+    "PairMinima": "skysep.agreement",
+    "Party": "skysep.agreement",
+    "load_agreement": "skysep.agreement",
+    "preset": "skysep.agreement",
+    "LEVELS": "skysep.engine",
+    "Conflicts": "skysep.engine",
+    "States": "skysep.engine",
+    "AgreementError": "skysep.errors",
+    "EngineError": "skysep.errors",
+    "SkySepError": "skysep.errors",
+    "StatesError": "skysep.errors",
+    "TableError": "skysep.errors",
+    "TracksError": "skysep.errors",
+    "read_states": "skysep.io",
+    "read_tracks": "skysep.io",
+    "write_conflicts": "skysep.io",
+    "ReplayOptions": "skysep.replay",
+    "ReplayResult": "skysep.replay",
+    "Tracks": "skysep.replay",
+}
 
 __all__ = [
     "LEVELS",
@@ -43,3 +78,16 @@ __all__ = [
     "read_tracks",
     "write_conflicts",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*__all__, *(k for k, v in globals().items() if isinstance(v, ModuleType))})

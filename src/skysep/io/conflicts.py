@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Final
-
-import pandas as pd
+from typing import TYPE_CHECKING, Final
 
 from skysep.engine import Conflicts
 from skysep.errors import SkySepError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The columns of conflicts.csv, in order (a contract other tools rely on).
 CONFLICT_COLUMNS: Final[tuple[str, ...]] = (
@@ -31,6 +32,8 @@ CONFLICT_COLUMNS: Final[tuple[str, ...]] = (
 
 def conflicts_frame(conflicts: Conflicts) -> pd.DataFrame:
     """One row per conflicting pair, the columns of :data:`CONFLICT_COLUMNS`."""
+    import pandas as pd  # imported when used: see skysep.io.states
+
     return pd.DataFrame(
         {
             "aircraft_a": conflicts.aircraft_a,

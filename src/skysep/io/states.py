@@ -23,15 +23,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 
 from skysep import units
 from skysep.engine import States
 from skysep.engine._detect import STATE_RANGES
 from skysep.errors import StatesError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas (0.7 s to import) is imported by the functions that use it: the command line
+# imports this module for ``skysep detect``, and ``skysep replay`` should not wait for it.
 
 #: How many problems an error lists before it only counts the rest.
 MAX_PROBLEMS_LISTED: Final = 20
@@ -87,6 +92,8 @@ def read_states(path: str | Path) -> States:
         )
     if not path.is_file():
         raise StatesError(str(path), ["no such file"])
+    import pandas as pd
+
     if kind == "CSV":
         try:
             frame = pd.read_csv(
@@ -121,6 +128,8 @@ def states_from_frame(
     ``first_line``: the file line of the first row (CSV), so that errors say
     ``line N``; without it they say ``row N`` (1-based).
     """
+    import pandas as pd
+
     if not isinstance(frame, pd.DataFrame):
         try:
             frame = pd.DataFrame(dict(frame))
@@ -187,6 +196,8 @@ def states_from_frame(
 def _is_blank(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip() == ""
+    import pandas as pd
+
     return bool(pd.isna(value)) if np.ndim(value) == 0 else False
 
 
