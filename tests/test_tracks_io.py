@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from skysep import units
@@ -514,6 +517,88 @@ def test_traffic_objects_and_mappings_are_tables() -> None:
     assert tracks.time_s.tolist() == [T0]
     with pytest.raises(TracksError, match="not a table of columns"):
         tracks_from_frame([1, 2, 3])
+
+
+def _same_reads(a: TrackReadDetails, b: TrackReadDetails) -> None:
+    for name in ("time_s", "lat_deg", "lon_deg", "alt_m", "gs_mps", "track_deg", "vs_mps"):
+        np.testing.assert_array_equal(getattr(a.tracks, name), getattr(b.tracks, name), name)
+    assert a.tracks.aircraft.tolist() == b.tracks.aircraft.tolist()
+    assert (a.tracks.party is None) == (b.tracks.party is None)
+    if a.tracks.party is not None and b.tracks.party is not None:
+        assert a.tracks.party.tolist() == b.tracks.party.tolist()
+    assert (a.rows_read, a.rows_rejected, a.rows_without_position) == (
+        b.rows_read,
+        b.rows_rejected,
+        b.rows_without_position,
+    )
+    assert a.rejected_examples == b.rejected_examples
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "ns"])
+def test_parquet_read_with_arrow_alone_equals_the_pandas_path(tmp_path: Path, unit: str) -> None:
+    """Plain Parquet columns are read from Arrow's buffers (no pandas): the same reports as
+    through pandas, with nulls, a time zone or none, dictionary strings and several chunks."""
+    stamps = pa.array(
+        [1_714_564_800 + k for k in range(8)], type=pa.timestamp("s", tz="Europe/Paris")
+    ).cast(pa.timestamp(unit, tz="Europe/Paris" if unit != "ns" else None))
+    table = pa.table(
+        {
+            "timestamp": stamps,
+            "icao24": pa.array(
+                [" 3C6444", "3c6444 ", "ABC123", "abc123", "4B1814", "4b1814", "x", "y"]
+            ),
+            "flight_id": pa.array(
+                [None, "DLH4KY_003", None, " ", "SWR1", None, None, None]
+            ).dictionary_encode(),
+            "latitude": pa.array([50.0, 50.1, None, 50.3, 46.0, 46.1, 47.0, 47.1]),
+            "longitude": pa.array([8.0, 8.1, 8.2, 8.3, 7.0, 7.1, float("nan"), 7.3]),
+            "altitude": pa.array([30000, 30025, 30050, None, 12000, 12000, 5000, 5100]),
+            "groundspeed": pa.array([450, None, 450, 451, 300, 301, 200, 201], type=pa.int32()),
+            "vertical_rate": pa.array([0.0, 64.0, None, -64.0, 0.0, 0.0, 0.0, 0.0]),
+        }
+    )
+    path = tmp_path / "tracks.parquet"
+    pq.write_table(table, path, row_group_size=3)  # three row groups: chunked columns
+    read = read_tracks([path])
+    _same_reads(read, tracks_from_frame(pd.read_parquet(path)))
+    assert read.rows_without_position == 3
+    assert read.tracks.aircraft.tolist() == ["3c6444", "DLH4KY_003", "SWR1", "4b1814", "y"]
+
+
+def test_parquet_with_a_bad_cell_names_it_as_the_other_formats_do(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime([T0, T0 + 10, T0 + 20], unit="s", utc=True),
+            "aircraft": ["A1", "A1", " "],
+            "lat": [50.0, 95.0, 50.0],
+            "lon": [5.0, 5.0, 5.0],
+            "alt_ft": [30000.0, 30000.0, 30000.0],
+        }
+    )
+    path = tmp_path / "bad.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(TracksError) as caught:
+        read_tracks([path])
+    assert caught.value.problems == [
+        "row 2, column 'lat': 95 is out of range [-90, 90]",
+        "row 3, column 'aircraft': missing value",
+    ]
+    _same_reads(
+        read_tracks([path], skip_bad_rows=True),
+        tracks_from_frame(frame, source=str(path), skip_bad_rows=True),
+    )
+
+
+def test_parquet_is_read_without_importing_pandas() -> None:
+    code = (
+        "import sys\n"
+        "from skysep.io.tracks import read_tracks\n"
+        f"read = read_tracks([{str(DATA / 'switzerland_flights.parquet')!r}])\n"
+        "assert len(read.tracks) == 600\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 # --- JSON lines ---------------------------------------------------------------------------------

@@ -33,11 +33,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -49,6 +48,27 @@ from skysep.replay._types import F64, Obj, TrackRead, Tracks
 
 Bool = npt.NDArray[np.bool_]
 Where = Callable[[int], str]
+
+
+class _Pandas:
+    """pandas, imported on first use.
+
+    Importing pandas takes 0.7 s (a third of ``skysep replay`` on a small file).
+    Parquet files with plain column types are read with pyarrow alone (see
+    :func:`_read_parquet`); CSV, JSON, SBS, data frames and files with bad
+    cells go through pandas.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        import pandas
+
+        return getattr(pandas, name)
+
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = _Pandas()
 
 __all__ = [
     "FORMATS",
@@ -450,11 +470,39 @@ def _read_parquet(path: Path, skip_bad_rows: bool) -> _Read:
         raise TracksError(source, [f"not a valid Parquet file: {exc}"]) from None
     columns = [str(c) for c in schema.names if not str(c).startswith("__index_level_")]
     plan = _plan(columns, source)
+    if all(_plain_arrow(schema.field(c).type, c, plan) for c in plan.columns()):
+        # pyarrow alone (no pandas): the columns' types are plain, and a file without a
+        # bad cell gives the same reports as the general path below.
+        try:
+            # ParquetFile, not read_table: pyarrow's datasets, which read_table uses, import pandas.
+            table = pq.ParquetFile(path).read(columns=plan.columns())
+        except Exception as exc:
+            raise TracksError(source, [f"not a valid Parquet file: {exc}"]) from None
+        checked = _check_table(table, plan, _where_lines(None))
+        if not checked.problems.total:
+            return _conclude(checked, source, skip_bad_rows)
+    # Through pandas, which names each bad cell as the other table formats do.
     try:
         frame = pd.read_parquet(path, columns=plan.columns())
     except Exception as exc:
         raise TracksError(source, [f"not a valid Parquet file: {exc}"]) from None
     return _table(frame, plan, source, _where_lines(None), skip_bad_rows)
+
+
+def _plain_arrow(kind: pa.DataType, column: str, plan: _Plan) -> bool:
+    """Whether :func:`_check_table` reads this Arrow column without pandas.
+
+    Numbers: integers and floats; times: timestamps, integers and floats;
+    identifiers and party: strings (plain or dictionary-encoded).
+    """
+    if column in plan.ids or column == plan.party:
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+    number = bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+    if column == plan.layout.time:
+        return number or bool(pa.types.is_timestamp(kind))
+    return number
 
 
 # --- tables: layouts, cells and rows ------------------------------------------------------------
@@ -576,7 +624,7 @@ def _table(
 
 
 def _check_table(
-    frame: pd.DataFrame, plan: _Plan, where: Where, problems: _Problems | None = None
+    frame: pd.DataFrame | pa.Table, plan: _Plan, where: Where, problems: _Problems | None = None
 ) -> _Checked:
     n = len(frame)
     problems = problems if problems is not None else _Problems(n, where)
@@ -617,7 +665,9 @@ def _check_table(
     return _Checked(n, aircraft, party, time_s, values, has_position, problems)
 
 
-def _check_ids(frame: pd.DataFrame, plan: _Plan, active: Bool, problems: _Problems) -> Obj:
+def _check_ids(
+    frame: pd.DataFrame | pa.Table, plan: _Plan, active: Bool, problems: _Problems
+) -> Obj:
     n = len(frame)
     aircraft = np.full(n, None, dtype=object)
     unset = np.ones(n, dtype=bool)
@@ -633,7 +683,7 @@ def _check_ids(frame: pd.DataFrame, plan: _Plan, active: Bool, problems: _Proble
 
 def _check_range(
     problems: _Problems,
-    raw: pd.Series[Any],
+    raw: pd.Series[Any] | pa.ChunkedArray,
     values: F64,
     missing: Bool,
     active: Bool,
@@ -662,7 +712,9 @@ def _check_range(
     return si
 
 
-def _check_time(problems: _Problems, raw: pd.Series[Any], active: Bool, label: str) -> F64:
+def _check_time(
+    problems: _Problems, raw: pd.Series[Any] | pa.ChunkedArray, active: Bool, label: str
+) -> F64:
     seconds, missing, numeric = _times(raw)
     problems.cells(active & missing, label, lambda _row: "missing value")
     problems.cells(
@@ -714,8 +766,11 @@ def _is_number_dtype(dtype: Any) -> bool:
     return bool(pd.api.types.is_numeric_dtype(dtype)) and not pd.api.types.is_bool_dtype(dtype)
 
 
-def _numbers(raw: pd.Series[Any]) -> tuple[F64, Bool]:
+def _numbers(raw: pd.Series[Any] | pa.ChunkedArray) -> tuple[F64, Bool]:
     """(values, missing): values are NaN where missing or not a number."""
+    if isinstance(raw, pa.ChunkedArray):  # integers or floats (see _plain_arrow)
+        values = _arrow_floats(raw)
+        return values, np.isnan(values)
     if _is_number_dtype(raw.dtype):
         values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
         return values, np.isnan(values)
@@ -731,8 +786,10 @@ def _numbers(raw: pd.Series[Any]) -> tuple[F64, Bool]:
     return values, missing
 
 
-def _texts(raw: pd.Series[Any], *, lower: bool) -> tuple[Obj, Bool]:
+def _texts(raw: pd.Series[Any] | pa.ChunkedArray, *, lower: bool) -> tuple[Obj, Bool]:
     """Identifiers as stripped strings, ``None`` (and missing) where empty."""
+    if isinstance(raw, pa.ChunkedArray):  # strings (see _plain_arrow)
+        return _arrow_texts(raw, lower=lower)
     text = _text(raw)
     if lower:
         text = pc.utf8_lower(text)
@@ -754,7 +811,7 @@ def _missing(text: Any) -> Bool:
     return np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _times(raw: pd.Series[Any]) -> tuple[F64, Bool, Bool]:
+def _times(raw: pd.Series[Any] | pa.ChunkedArray) -> tuple[F64, Bool, Bool]:
     """(seconds since 1970 UTC, missing, given as a number): NaN where missing or unreadable.
 
     Datetime columns: with a time zone, converted to UTC; naive, taken as UTC.
@@ -762,6 +819,12 @@ def _times(raw: pd.Series[Any]) -> tuple[F64, Bool, Bool]:
     ISO-8601 (with ``Z`` or an offset, converted to UTC; naive, taken as UTC).
     """
     n = len(raw)
+    if isinstance(raw, pa.ChunkedArray):  # timestamps or numbers (see _plain_arrow)
+        if pa.types.is_timestamp(raw.type):
+            seconds = _arrow_seconds(raw)
+            return seconds, np.isnan(seconds), np.zeros(n, dtype=bool)
+        seconds, missing = _numbers(raw)
+        return seconds, missing, ~missing
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
         seconds = _datetime_seconds(raw)
         return seconds, np.isnan(seconds), np.zeros(n, dtype=bool)
@@ -811,22 +874,80 @@ def _ticks_to_seconds(ticks: npt.NDArray[np.int64], per_second: int) -> F64:
 def _datetime_seconds(raw: pd.Series[Any]) -> F64:
     """Seconds since 1970-01-01T00:00:00Z of a datetime column (naive: UTC), exact to 1 ns."""
     if isinstance(raw.dtype, pd.ArrowDtype):  # traffic's frames: timestamp[ns, tz=UTC][pyarrow]
-        chunked = pa.chunked_array(raw.array.__arrow_array__())
-        unit = raw.dtype.pyarrow_dtype.unit  # Arrow keeps UTC ticks, with or without a zone
-        ticks = chunked.cast(pa.int64()).fill_null(0).to_numpy()
-        nat = chunked.is_null().to_numpy(zero_copy_only=False)
-    else:
-        series = raw
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        stamps = series.to_numpy()
-        unit, _ = np.datetime_data(stamps.dtype)
-        ticks = stamps.view(np.int64)
-        nat = np.isnat(stamps)
-    per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
-    seconds = _ticks_to_seconds(ticks, per_second)
+        return _arrow_seconds(pa.chunked_array(raw.array.__arrow_array__()))
+    series = raw
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    stamps = series.to_numpy()
+    unit, _ = np.datetime_data(stamps.dtype)
+    ticks = stamps.view(np.int64)
+    nat = np.isnat(stamps)
+    seconds = _ticks_to_seconds(ticks, _PER_SECOND[unit])
     seconds[nat] = np.nan
     return seconds
+
+
+_PER_SECOND: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def _arrow_seconds(chunked: pa.ChunkedArray) -> F64:
+    """Seconds since 1970-01-01T00:00:00Z of an Arrow timestamp column, exact to 1 ns."""
+    unit = chunked.type.unit  # Arrow keeps UTC ticks, with or without a zone
+    ticks = chunked.cast(pa.int64()).combine_chunks()
+    seconds = _ticks_to_seconds(_arrow_values(ticks, np.int64), _PER_SECOND[unit])
+    seconds[~_arrow_valid(ticks)] = np.nan
+    return seconds
+
+
+# --- Arrow columns to NumPy without pandas ------------------------------------------------------
+# pyarrow imports pandas when it converts to or from Python or NumPy objects (to_numpy,
+# scalars, pa.array), so the Parquet path reads the columns' buffers instead.
+
+
+def _arrow_valid(array: pa.Array) -> Bool:
+    """Where a (non-chunked) Arrow array holds a value, from its validity bitmap."""
+    n = len(array)
+    validity = array.buffers()[0]
+    if validity is None or array.null_count == 0:
+        return np.ones(n, dtype=bool)
+    bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+    valid: Bool = bits[array.offset : array.offset + n].astype(bool)
+    return valid
+
+
+def _arrow_values(array: pa.Array, dtype: type[np.generic]) -> Any:
+    """The values of a fixed-width Arrow array (whatever sits under its nulls), copied."""
+    n = len(array)
+    data = array.buffers()[1]
+    if n == 0 or data is None:
+        return np.zeros(n, dtype=dtype)
+    return np.frombuffer(data, dtype=dtype, count=array.offset + n)[array.offset :].copy()
+
+
+def _arrow_floats(chunked: pa.ChunkedArray) -> F64:
+    """An integer or float column as float64, NaN where null."""
+    array = chunked.cast(pa.float64()).combine_chunks()
+    values: F64 = _arrow_values(array, np.float64)
+    values[~_arrow_valid(array)] = np.nan
+    return values
+
+
+def _arrow_texts(chunked: pa.ChunkedArray, *, lower: bool) -> tuple[Obj, Bool]:
+    """A string column as :func:`_texts` gives it: stripped, ``None`` where null or empty."""
+    if pa.types.is_dictionary(chunked.type):
+        chunked = chunked.cast(chunked.type.value_type)
+    text = pc.utf8_trim_whitespace(chunked)
+    if lower:
+        text = pc.utf8_lower(text)
+    encoded = text.combine_chunks().dictionary_encode()
+    words = [*encoded.dictionary.to_pylist(), None]  # the distinct texts, then null's
+    codes = _arrow_values(encoded.indices, np.int32).astype(np.intp)
+    codes[~_arrow_valid(encoded.indices)] = len(words) - 1
+    empty = np.array([word is None or word == "" for word in words], dtype=bool)
+    missing: Bool = empty[codes]
+    out: Obj = np.array(words, dtype=object)[codes]
+    out[missing] = None
+    return out, missing
 
 
 def _quote(raw: pd.Series[Any], row: int) -> str:
