@@ -6,17 +6,18 @@ moved into place at the end, so a reader never sees a half-written folder.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-import pandas as pd
 
 from skysep import units
 from skysep.agreement import Agreement
@@ -77,51 +78,64 @@ def iso_utc(time_s: F64) -> list[str]:
     return out
 
 
-def incidents_frame(result: ReplayResult) -> pd.DataFrame:
+def incident_rows(result: ReplayResult) -> list[list[Any]]:
+    """incidents.csv's rows (without the header), in :data:`INCIDENT_COLUMNS` order."""
     inc = result.incidents
-    return pd.DataFrame(
-        {
-            "aircraft_a": inc.aircraft_a,
-            "aircraft_b": inc.aircraft_b,
-            "party_a": inc.party_a,
-            "party_b": inc.party_b,
-            "start": iso_utc(inc.start_s),
-            "end": iso_utc(inc.end_s),
-            "duration_s": inc.duration_s,
-            "min_h_m": inc.min_h_m,
-            "min_v_m": inc.min_v_m,
-            "time_of_min": iso_utc(inc.time_of_min_s),
-            "lat": inc.lat_deg,
-            "lon": inc.lon_deg,
-            "alt_m": inc.alt_m,
-            "first_alert": iso_utc(inc.first_alert_s),
-            "lead_time_s": inc.lead_time_s,
-            "level_at_start": inc.level_at_start,
-        },
-        columns=list(INCIDENT_COLUMNS),
-    )
+    columns: list[Sequence[Any]] = [
+        inc.aircraft_a.tolist(),
+        inc.aircraft_b.tolist(),
+        inc.party_a.tolist(),
+        inc.party_b.tolist(),
+        iso_utc(inc.start_s),
+        iso_utc(inc.end_s),
+        inc.duration_s.tolist(),
+        inc.min_h_m.tolist(),
+        inc.min_v_m.tolist(),
+        iso_utc(inc.time_of_min_s),
+        inc.lat_deg.tolist(),
+        inc.lon_deg.tolist(),
+        inc.alt_m.tolist(),
+        iso_utc(inc.first_alert_s),
+        inc.lead_time_s.tolist(),
+        inc.level_at_start.tolist(),
+    ]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
-def alerts_frame(result: ReplayResult) -> pd.DataFrame:
+def alert_rows(result: ReplayResult) -> list[list[Any]]:
+    """alerts.csv's rows (without the header), in :data:`ALERT_COLUMNS` order; ``incident``
+    is the 1-based row of incidents.csv, None for a nuisance alert."""
     al = result.alerts
-    incident = al.incident.astype(object)
-    incident[al.incident < 0] = None
-    incident[al.incident >= 0] = al.incident[al.incident >= 0] + 1
-    return pd.DataFrame(
-        {
-            "aircraft_a": al.aircraft_a,
-            "aircraft_b": al.aircraft_b,
-            "party_a": al.party_a,
-            "party_b": al.party_b,
-            "level": al.level,
-            "first": iso_utc(al.first_s),
-            "last": iso_utc(al.last_s),
-            "steps": al.steps,
-            "min_t_in_s": al.min_t_in_s,
-            "incident": incident,
-        },
-        columns=list(ALERT_COLUMNS),
-    )
+    columns: list[Sequence[Any]] = [
+        al.aircraft_a.tolist(),
+        al.aircraft_b.tolist(),
+        al.party_a.tolist(),
+        al.party_b.tolist(),
+        al.level.tolist(),
+        iso_utc(al.first_s),
+        iso_utc(al.last_s),
+        al.steps.tolist(),
+        al.min_t_in_s.tolist(),
+        [k + 1 if k >= 0 else None for k in al.incident.tolist()],
+    ]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def _cell(value: Any) -> Any:
+    """A value as pandas' ``to_csv`` writes it: nothing for None and NaN, floats by repr."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return value
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A CSV file as pandas' ``to_csv(index=False)`` writes it (the replay's files did once)."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator=os.linesep)
+        writer.writerow(header)
+        writer.writerows([_cell(v) for v in row] for row in rows)
 
 
 def _stats(values: F64) -> dict[str, float | None]:
@@ -218,8 +232,8 @@ def write_outputs(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
     try:
         facts = summary(result, agreement, read, elapsed_s)
-        incidents_frame(result).to_csv(staging / "incidents.csv", index=False)
-        alerts_frame(result).to_csv(staging / "alerts.csv", index=False)
+        write_csv(staging / "incidents.csv", INCIDENT_COLUMNS, incident_rows(result))
+        write_csv(staging / "alerts.csv", ALERT_COLUMNS, alert_rows(result))
         (staging / "summary.json").write_text(
             json.dumps(facts, indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
