@@ -369,14 +369,18 @@ tracks = t.tracks_of(
 )
 incidents = len(replay(tracks, preset("icao-5nm")).incidents)
 print("scipy.linalg loaded:", "scipy.linalg" in sys.modules)
+print("cffi loaded:", "cffi" in sys.modules)
 print("incidents:", incidents)
 import scipy.linalg.cython_blas
 print("scipy.linalg imports afterwards:", scipy.linalg.cython_blas.__name__)
+import cffi
+print("cffi imports afterwards:", cffi.FFI.__name__)
 """
 
 
 def test_init_target_skips_scipy_and_kernels_still_run() -> None:
-    """The command line's numba set-up: no scipy.linalg import, kernels load, scipy intact."""
+    """The command line's numba set-up: no scipy.linalg or cffi import, kernels load, both
+    importable afterwards."""
     import subprocess
     import sys
     from pathlib import Path
@@ -391,6 +395,8 @@ def test_init_target_skips_scipy_and_kernels_still_run() -> None:
     ).stdout.splitlines()
     assert out == [
         "scipy.linalg loaded: False",
+        "cffi loaded: False",
         "incidents: 1",
         "scipy.linalg imports afterwards: scipy.linalg.cython_blas",
+        "cffi imports afterwards: FFI",
     ]

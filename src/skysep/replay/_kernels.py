@@ -31,10 +31,12 @@ INF = np.inf
 
 #: Imported by numba's CPU target only to learn whether np.correlate may call BLAS.
 _BLAS_PROBE = "scipy.linalg.cython_blas"
+#: Imported by numba's CPU target to type cffi functions (with its C parser, pycparser).
+_CFFI = "cffi"
 
 
 def init_target() -> None:
-    """Set up numba's CPU target now, without importing scipy.linalg.
+    """Set up numba's CPU target now, without importing scipy.linalg or cffi.
 
     Loading the first cached kernel sets up numba's target (typing and
     lowering registries). On the way, ``numba.np.arraymath`` imports
@@ -43,19 +45,25 @@ def init_target() -> None:
     ``skysep replay``'s run on a small file. No kernel of SkySep calls either
     function, so the probe is made to fail for the set-up (those two fall back
     to numba's own loop in this process) and scipy can be imported normally
-    afterwards. Does nothing once numba's target is set up or scipy.linalg is
-    loaded; the command line calls it, a library import does not.
+    afterwards. Likewise ``numba.core.typing.cffi_utils`` imports cffi and its
+    C parser (0.1-0.15 s) to let kernels call cffi functions, which SkySep's do
+    not: in this process numba then treats cffi as not installed (cffi itself
+    can still be imported). Does nothing once numba's target is set up or
+    scipy.linalg is loaded; the command line calls it, a library import does not.
     """
     if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
         return
-    sys.modules[_BLAS_PROBE] = None  # type: ignore[assignment]
+    blocked = [name for name in (_BLAS_PROBE, _CFFI) if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         from numba.core.registry import cpu_target
 
         cpu_target.target_context.refresh()
     finally:
-        if sys.modules.get(_BLAS_PROBE, ...) is None:
-            del sys.modules[_BLAS_PROBE]
+        for name in blocked:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
 
 
 @nb.njit(cache=True, inline="always")
