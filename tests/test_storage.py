@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -124,30 +125,31 @@ def test_reports_round_trip_and_latest_per_aircraft(store: Store) -> None:
     assert segment[0] == rows[0]
 
 
-def test_alerts_filters_and_active_pairs(store: Store) -> None:
-    def alert(event: str, level: str, t: float, b: str = "S1") -> dict[str, object]:
-        return {
-            "time": t,
-            "event": event,
-            "level": level,
-            "previous_level": None,
-            "party_a": "north",
-            "aircraft_a": "N1",
-            "party_b": "south",
-            "aircraft_b": b,
-            "t_in_s": 30.0,
-            "t_out_s": 60.0,
-            "t_cpa_s": 45.0,
-            "h_cpa_m": 10.0,
-            "v_cpa_m": 0.0,
-            "h_now_m": 9000.0,
-            "v_now_m": 0.0,
-            "horizontal_m": 9260.0,
-            "vertical_m": 304.8,
-            "detail": {"first_alert": t},
-            "report_received_at": t,
-        }
+def alert(event: str, level: str, t: float, b: str = "S1") -> dict[str, object]:
+    return {
+        "time": t,
+        "event": event,
+        "level": level,
+        "previous_level": None,
+        "party_a": "north",
+        "aircraft_a": "N1",
+        "party_b": "south",
+        "aircraft_b": b,
+        "t_in_s": 30.0,
+        "t_out_s": 60.0,
+        "t_cpa_s": 45.0,
+        "h_cpa_m": 10.0,
+        "v_cpa_m": 0.0,
+        "h_now_m": 9000.0,
+        "v_now_m": 0.0,
+        "horizontal_m": 9260.0,
+        "vertical_m": 304.8,
+        "detail": {"first_alert": t},
+        "report_received_at": t,
+    }
 
+
+def test_alerts_filters_and_active_pairs(store: Store) -> None:
     ids = store.insert_alerts(
         [
             alert("new", "caution", T0),
@@ -168,6 +170,54 @@ def test_alerts_filters_and_active_pairs(store: Store) -> None:
     active = store.active_alerts()
     assert [(a["aircraft_b"], a["level"]) for a in active] == [("S1", "warning")]
     assert active[0]["detail"] == {"first_alert": T0 + 1}
+
+
+def test_a_cycle_is_stored_in_one_transaction(store: Store) -> None:
+    """Events, new incidents and changes of earlier incidents: all, with their ids, or none."""
+    [earlier] = store.insert_incidents([incident_row("N1", "S1")])
+    events = [alert("new", "caution", T0 + 1), alert("level", "warning", T0 + 1)]
+    changes = [
+        (earlier, {"status": "closed", "end": T0 + 1, "duration_s": 1.0}),
+        (earlier, {"min_h_m": 500.0}),
+    ]
+    alert_ids, incident_ids = store.store_cycle(events, [incident_row("N2", "S2")], changes)
+    assert [a["id"] for a in store.alerts_for("north")] == alert_ids
+    assert [r["aircraft_a"] for r in store.incidents_for("north")] == ["N1", "N2"]
+    assert store.incident(incident_ids[0])["aircraft_b"] == "S2"  # type: ignore[index]
+    closed = store.incident(earlier)
+    assert closed is not None
+    assert (closed["status"], closed["end"], closed["min_h_m"]) == ("closed", T0 + 1, 500.0)
+    # A failing statement rolls the whole cycle back: nothing of it is stored.
+    bad_event = {**alert("new", "caution", T0 + 2), "level": None}
+    with pytest.raises(StorageError):
+        store.store_cycle([bad_event], [incident_row("N3", "S3")], [])
+    assert len(store.alerts_for("north")) == 2
+    assert len(store.incidents_for("north")) == 2
+    assert store.store_cycle([], [], []) == ([], [])
+
+
+def incident_row(a: str, b: str) -> dict[str, Any]:
+    return {
+        "status": "open",
+        "party_a": "north",
+        "aircraft_a": a,
+        "party_b": "south",
+        "aircraft_b": b,
+        "start": T0,
+        "end": None,
+        "duration_s": None,
+        "min_h_m": 900.0,
+        "min_v_m": 0.0,
+        "time_of_min": T0,
+        "lat_deg": 45.0,
+        "lon_deg": 5.0,
+        "alt_m": 10_000.0,
+        "first_alert": None,
+        "lead_time_s": None,
+        "level_at_start": "warning",
+        "horizontal_m": 1000.0,
+        "vertical_m": 300.0,
+    }
 
 
 def test_incident_lifecycle_with_track_segment(store: Store) -> None:

@@ -281,13 +281,11 @@ class LiveService:
 
     def _detect_and_store(self, snapshot: Snapshot) -> tuple[CycleResult, list[int]]:
         result = self.detector.cycle(snapshot)
-        ids = self.store.insert_alerts(result.events)
+        # One transaction for the cycle (a commit is an fsync): a busy cycle changes hundreds.
+        ids, incident_ids = self.store.store_cycle(result.events, result.opened, result.changed)
         for event, alert_id in zip(result.events, ids, strict=True):
             event["id"] = alert_id
-        # One transaction each (a commit is an fsync): a busy cycle changes hundreds.
-        incident_ids = self.store.insert_incidents(result.opened)
         self.detector.attach_incident_ids(result, incident_ids)
-        self.store.update_incidents(result.changed)
         return result, list(incident_ids)
 
     async def _follow_up(self, result: CycleResult, incident_ids: list[int]) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Final, NamedTuple
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     and_,
     bindparam,
     create_engine,
@@ -458,12 +459,30 @@ class Store(HotlineRecordStore, OperationsStore):
 
     def insert_alerts(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Append alert events (one transaction); returns their ids in order."""
-        if not rows:
-            return []
-        statement = alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True)
         with self._writing() as conn:
-            result = conn.execute(statement, [dict(row) for row in rows])
-            return [int(i) for i in result.scalars().all()]
+            return _insert_returning_ids(conn, alerts, rows)
+
+    def store_cycle(
+        self,
+        events: Sequence[Mapping[str, Any]],
+        opened: Sequence[Mapping[str, Any]],
+        changed: Sequence[tuple[int, Mapping[str, Any]]],
+    ) -> tuple[list[int], list[int]]:
+        """A detection cycle's alert events, new incidents and incident changes, in one
+        committed transaction (one fsync); the ids of the events and of the incidents."""
+        if not events and not opened and not changed:
+            return [], []
+        try:
+            with self._writing() as conn:
+                alert_ids = _insert_returning_ids(conn, alerts, events)
+                incident_ids = _insert_returning_ids(conn, incidents, opened)
+                _update_incidents(conn, changed)
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"{self.url}: the cycle's alerts and incidents were not stored "
+                f"(nothing of them was): {_reason(exc)}"
+            ) from exc
+        return alert_ids, incident_ids
 
     def alerts_for(
         self,
@@ -522,34 +541,14 @@ class Store(HotlineRecordStore, OperationsStore):
 
     def insert_incidents(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Several incidents in one committed transaction; their ids in order."""
-        if not rows:
-            return []
-        statement = incidents.insert().returning(incidents.c.id, sort_by_parameter_order=True)
         with self._writing() as conn:
-            result = conn.execute(statement, [dict(row) for row in rows])
-            return [int(i) for i in result.scalars().all()]
+            return _insert_returning_ids(conn, incidents, rows)
 
     def update_incidents(self, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-        """Several incidents' changed values in one committed transaction.
-
-        Changes that set the same columns share one statement, executed for
-        all of them at once (a busy cycle changes hundreds of incidents).
-        """
-        if not changes:
-            return
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for incident_id, values in changes:
-            by_columns.setdefault(tuple(sorted(values)), []).append(
-                {"_id": incident_id, **{f"_v_{k}": v for k, v in values.items()}}
-            )
-        with self._writing() as conn:
-            for columns, params in by_columns.items():
-                statement = (
-                    update(incidents)
-                    .where(incidents.c.id == bindparam("_id"))
-                    .values({c: bindparam(f"_v_{c}") for c in columns})
-                )
-                conn.execute(statement, params)
+        """Several incidents' changed values in one committed transaction."""
+        if changes:
+            with self._writing() as conn:
+                _update_incidents(conn, changes)
 
     def record_incident_tracks(
         self, incident_id: int, rows: Sequence[Report], status: str = "recorded"
@@ -638,3 +637,31 @@ def _reason(exc: SQLAlchemyError) -> str:
     if isinstance(exc, OperationalError) and exc.orig is not None:
         return str(exc.orig).strip().splitlines()[0]
     return str(exc).strip().splitlines()[0]
+
+
+def _insert_returning_ids(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> list[int]:
+    """Insert rows (one statement for all); their ids, in order."""
+    if not rows:
+        return []
+    statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    result = conn.execute(statement, [dict(row) for row in rows])
+    return [int(i) for i in result.scalars().all()]
+
+
+def _update_incidents(conn: Connection, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+    """Incidents' changed values: changes that set the same columns share one statement,
+    executed for all of them at once (a busy cycle changes hundreds of incidents)."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for incident_id, values in changes:
+        by_columns.setdefault(tuple(sorted(values)), []).append(
+            {"_id": incident_id, **{f"_v_{k}": v for k, v in values.items()}}
+        )
+    for columns, params in by_columns.items():
+        statement = (
+            update(incidents)
+            .where(incidents.c.id == bindparam("_id"))
+            .values({c: bindparam(f"_v_{c}") for c in columns})
+        )
+        conn.execute(statement, params)
