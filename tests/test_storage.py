@@ -304,3 +304,28 @@ def test_a_repeated_report_is_stored_once(store: Store) -> None:
     assert store.insert_reports([report("N1", T0 + 1, lat_deg=1.0), report("N1", T0 + 2)]) == 1
     assert store.count_reports() == 3
     assert store.reports_between("north", "N1", T0 + 1, T0 + 1)[0].lat_deg == 45.0
+
+
+def test_sqlite_writers_of_all_processes_queue_on_one_file_lock(tmp_path: Path) -> None:
+    """The server and its ingest worker write the same SQLite file: a write waits (in the
+    kernel, not polling) while another process holds ``<database>-lock``."""
+    import fcntl
+    import os
+    import threading
+
+    path = tmp_path / "locked.sqlite3"
+    store = Store.open(str(path))
+    other = os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(other, fcntl.LOCK_EX)  # another process's writer holds the lock
+    done = threading.Event()
+    writer = threading.Thread(
+        target=lambda: (store.insert_reports([report("N1", T0)]), done.set()), daemon=True
+    )
+    writer.start()
+    assert not done.wait(0.5), "the write went ahead of the lock's holder"
+    assert store.count_reports() == 0
+    fcntl.flock(other, fcntl.LOCK_UN)
+    assert done.wait(10.0)
+    assert store.count_reports() == 1
+    os.close(other)
+    store.close()

@@ -9,7 +9,9 @@ commits synchronously). The schema is created and upgraded by Alembic
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,6 +40,11 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from skysep.errors import StorageError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX
+    fcntl = None  # type: ignore[assignment]
 from skysep.storage._operations import OperationsStore
 from skysep.storage._records import HotlineRecordStore
 from skysep.storage._schema import (
@@ -138,6 +145,38 @@ class _FairLock:
             self._cond.notify_all()
 
 
+class _WriterFileLock:
+    """SQLite's one writer, across processes: an exclusive ``flock`` on ``<database>-lock``.
+
+    The server and its ingest worker both write. Without this, the one that
+    finds the database locked polls with growing sleeps (SQLite's busy
+    handler, up to 100 ms a try) while the other may take the lock again and
+    again; with it, the waiter sleeps in the kernel and is woken when the lock
+    is let go. Where ``fcntl`` is missing (Windows), the busy handler alone
+    serialises writers.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        if fcntl is None:
+            return
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if fcntl is not None and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 def hash_token(token: str) -> str:
     """The SHA-256 (hex) under which a token is stored; the token itself never is."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -186,8 +225,11 @@ class Store(HotlineRecordStore, OperationsStore):
         self.engine = engine
         self.url = redact(engine.url)
         self.dialect = engine.dialect.name
-        # SQLite has one writer at a time; serialising writes here avoids busy retries.
+        # SQLite has one writer at a time; serialising writes here avoids busy retries:
+        # in order between this process's threads, then between processes.
         self._write_lock = _FairLock() if self.dialect == "sqlite" else None
+        database = engine.url.database if self.dialect == "sqlite" else None
+        self._file_lock = _WriterFileLock(f"{database}-lock") if database else None
 
     # -- opening -------------------------------------------------------------------------
 
@@ -261,6 +303,8 @@ class Store(HotlineRecordStore, OperationsStore):
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._file_lock is not None:
+            self._file_lock.close()
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -269,7 +313,8 @@ class Store(HotlineRecordStore, OperationsStore):
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._write_lock, self.engine.begin() as conn:
+        file_lock = self._file_lock or contextlib.nullcontext()
+        with self._write_lock, file_lock, self.engine.begin() as conn:
             yield conn
 
     # -- parties and tokens ----------------------------------------------------------------
