@@ -335,7 +335,10 @@ class Detector:
 
     # -- one cycle --
 
-    def cycle(self, snapshot: Snapshot) -> CycleResult:
+    def cycle(self, snapshot: Snapshot, *, visible: bool = True) -> CycleResult:
+        """Conflicts, alert events and incidents of ``snapshot``; and who may see which
+        aircraft (``result.visible``) unless ``visible`` is false: the service works that
+        out after the cycle's alerts went out (:meth:`visible`), off their path."""
         now = snapshot.time
         states = snapshot.states()
         conflicts = detect(states, self.agreement, threads=self.threads)
@@ -377,7 +380,8 @@ class Detector:
 
         self._follow_incidents(result, current, predicted_start)
         self._last_time = now
-        result.visible = self._visible(snapshot, conflicts)
+        if visible:
+            result.visible = self.visible(snapshot, conflicts)
         return result
 
     def _event(
@@ -528,7 +532,7 @@ class Detector:
             if held.incident_id is not None:
                 result.changed.append((held.incident_id, values))
 
-    def _visible(self, s: Snapshot, c: Conflicts) -> dict[str, npt.NDArray[np.int64]]:
+    def visible(self, s: Snapshot, c: Conflicts) -> dict[str, npt.NDArray[np.int64]]:
         """Own aircraft, others within the disclosure radius of one, others in conflict with one."""
         near = detect(s.states(), self._disclosure, threads=self.threads)
         pa, pb = s.party[near.index_a], s.party[near.index_b]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
@@ -25,8 +26,10 @@ MAX_BATCH = 10_000
 ALTITUDE_ERROR = "altitude_once"
 
 
+@lru_cache(maxsize=1 << 16)
 def iso(time_s: float | None) -> str | None:
-    """Epoch seconds as ISO-8601 UTC with a ``Z`` (None stays None)."""
+    """Epoch seconds as ISO-8601 UTC with a ``Z`` (None stays None). Cached: a cycle's
+    alerts repeat its time and their aircraft's report times many times over."""
     if time_s is None:
         return None
     return datetime.fromtimestamp(time_s, UTC).isoformat().replace("+00:00", "Z")

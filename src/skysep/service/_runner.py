@@ -248,8 +248,13 @@ class LiveService:
         try:
             snapshot = self.picture.snapshot(now)
             result, incident_ids = await asyncio.to_thread(self._detect_and_store, snapshot)
+            self._deliver_alerts(result)
+            # Who may see which aircraft: for the traffic views, after the alerts went out.
+            result.visible = await asyncio.to_thread(
+                self.detector.visible, snapshot, result.conflicts
+            )
             self.last = result
-            self._deliver(result)
+            self._deliver_traffic()
         finally:
             self._cycle_idle.set()
         if inline:
@@ -280,7 +285,7 @@ class LiveService:
         return result
 
     def _detect_and_store(self, snapshot: Snapshot) -> tuple[CycleResult, list[int]]:
-        result = self.detector.cycle(snapshot)
+        result = self.detector.cycle(snapshot, visible=False)
         # One transaction for the cycle (a commit is an fsync): a busy cycle changes hundreds.
         ids, incident_ids = self.store.store_cycle(result.events, result.opened, result.changed)
         for event, alert_id in zip(result.events, ids, strict=True):
@@ -328,11 +333,13 @@ class LiveService:
             del self._pending_tracks[incident_id]
             log.info("incident recorded", extra={"incident": incident_id, "points": len(segment)})
 
-    def _deliver(self, result: CycleResult) -> None:
+    def _deliver_alerts(self, result: CycleResult) -> None:
         for event in result.events:
             for party in {event["party_a"], event["party_b"]}:
                 view = alert_view(event, party)
                 self.hub.publish(party, {"type": "alert", "alert": view.model_dump(mode="json")})
+
+    def _deliver_traffic(self) -> None:
         for party in self.hub.parties_wanting_traffic():
             traffic = self.traffic_for(party)
             self.hub.publish(
