@@ -11,6 +11,7 @@ from pyproj import Geod
 from skysep import units
 from skysep.agreement import Agreement, preset
 from skysep.replay import ReplayError, ReplayOptions, ReplayResult, Tracks, replay
+from skysep.replay._replay import threaded
 
 GEOD = Geod(ellps="WGS84")
 EPOCH = 1.7e9
@@ -243,6 +244,8 @@ def test_grid_equals_brute_force_and_partitions_do_not_matter(seed: int, rules: 
     assert_same(grid, brute)
     assert grid.los_candidates <= brute.los_candidates
     assert_same(replay(tracks, rules, ReplayOptions(), partitions=7), brute)
+    # Partitions computed in threads (as skysep replay does): the same result.
+    assert_same(replay(tracks, rules, ReplayOptions(), partitions=7, runner=threaded(3)), brute)
 
 
 def sampled_losses(tracks: Tracks, rules: Agreement, step: float = 0.25) -> set[tuple[str, str]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Final, Literal
@@ -544,6 +545,23 @@ def replay(
 def _serial(parts: list[Partition]) -> Iterator[PartitionResult]:
     for part in parts:
         yield run_partition(part)
+
+
+def threaded(threads: int) -> Runner:
+    """A runner computing the partitions in ``threads`` threads of this process, in order.
+
+    The kernels release the GIL, so the threads run on as many cores; the
+    result is the same as one after the other.
+    """
+
+    def run(parts: list[Partition]) -> Iterator[PartitionResult]:
+        if threads <= 1 or len(parts) <= 1:
+            yield from _serial(parts)
+            return
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            yield from pool.map(run_partition, parts)
+
+    return run
 
 
 def _los_margin_m(h_max_m: float, speed_max_mps: float, max_gap_s: float) -> float:
