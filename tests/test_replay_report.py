@@ -403,3 +403,44 @@ def test_plots_drawn_in_two_processes_give_the_same_page(tmp_path: Path) -> None
     assert len(one.result.incidents) == 8
     assert len(one.page.images) == 8
     assert two.page.text == one.page.text
+
+
+def test_a_figure_worker_draws_the_same_page(tmp_path: Path) -> None:
+    """skysep replay's way: a process forked before the replay draws the figures."""
+    tracks = make_tracks(*(head_on(f"A{i}", f"B{i}", 40.0 + i, 0.0) for i in range(9)))
+    result = replay(tracks, AGREEMENT, ReplayOptions())
+    facts = summary(result, AGREEMENT, None, 0.25)
+    pages = []
+    for processes in (1, 2):
+        worker = report_module.FigureWorker(tracks, processes=processes)
+        try:
+            path = tmp_path / f"worker-{processes}.html"
+            write_report(path, result, tracks, AGREEMENT, facts, worker=worker)
+        finally:
+            worker.close()
+        pages.append(path.read_text(encoding="utf-8"))
+    path = tmp_path / "here.html"
+    write_report(path, result, tracks, AGREEMENT, facts)
+    assert pages == [path.read_text(encoding="utf-8")] * 2
+    assert len(parse(pages[0]).images) == len(result.incidents) == 9
+
+
+def test_a_figure_worker_that_fails_raises_and_one_not_used_stops() -> None:
+    tracks = make_tracks(head_on("A", "B", 45.0, 0.0))
+    result = replay(tracks, AGREEMENT, ReplayOptions())
+    worker = report_module.FigureWorker(tracks, processes=1)
+    try:
+        with pytest.raises(report_module.ReportError, match="drawing the figures failed"):
+            worker.figures(result.incidents, [5], 60.0)  # no incident 5
+    finally:
+        worker.close()
+    idle = report_module.FigureWorker(tracks, processes=1)
+    idle.close()  # before any job (the command failed): stopped at once
+    assert idle._process.exitcode is not None
+
+
+def test_every_incident_is_plotted_by_default(tmp_path: Path) -> None:
+    tracks = make_tracks(*(head_on(f"A{i}", f"B{i}", 40.0 + i, 0.0) for i in range(3)))
+    run = run_report(tmp_path, tracks)
+    assert len(run.page.images) == len(run.result.incidents) == 3
+    assert "All 3 incidents plotted." in run.page.text

@@ -1,9 +1,9 @@
 """``report.html`` of ``skysep replay``: one self-contained page, readable offline.
 
-The page holds the summary, a table of every incident and, for the most
-severe ones, a plan view of both tracks around the incident and their
-separation against time, drawn with matplotlib and inlined as base64 PNG
-(no external file, stylesheet, script, font or network access).
+The page holds the summary, a table of every incident and, for each
+incident, a plan view of both tracks around it and their separation against
+time, drawn with matplotlib (:mod:`skysep.replay._plots`) and inlined as
+base64 PNG (no external file, stylesheet, script, font or network access).
 
 Incidents whose vertical separation at closest approach is within
 :data:`~skysep.replay.outputs.QUANTISATION_BAND_FT` of the vertical minimum
@@ -14,40 +14,41 @@ losses of separation under the strict definition and are counted as such.
 The separations plotted are recomputed for the picture only (both tracks
 interpolated linearly on a 1 s grid, geodesic distance on WGS84); the numbers
 in the tables are the replay's.
+
+This module does not import matplotlib: the figures are drawn by
+:func:`draw_figures`, in this process or in a :class:`FigureWorker` started
+before the replay so that matplotlib loads on another core meanwhile.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 import multiprocessing
+import traceback
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import matplotlib.style
 import numpy as np
 import numpy.typing as npt
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
-from PIL import Image
 from pyproj import Geod
 
 from skysep import units
 from skysep.agreement import Agreement
+from skysep.errors import SkySepError
 from skysep.replay._replay import Incidents, ReplayResult
 from skysep.replay._types import F64, Tracks
 from skysep.replay.outputs import QUANTISATION_BAND_FT, iso_utc
 
-__all__ = ["write_report"]
+if TYPE_CHECKING:
+    from skysep.replay._plots import Canvas
+
+__all__ = ["FigureWorker", "draw_figures", "write_report"]
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
@@ -62,17 +63,13 @@ CORE_BEFORE_S: Final = 60.0
 CORE_AFTER_S: Final = 30.0
 #: Step of the grid the plotted separations are computed on.
 GRID_STEP_S: Final = 1.0
-FIGURE_SIZE_IN: Final = (10.0, 3.4)
+FIGURE_SIZE_IN: Final = (10.0, 3.7)
 FIGURE_DPI: Final = 96
 #: A process is forked for the plots only when it gets at least this many.
 MIN_PLOTS_PER_PROCESS: Final = 4
 
 _GEOD: Final = Geod(ellps="WGS84")
 _CIRCLE_AZ: Final = np.linspace(0.0, 360.0, 73)
-_COLOR_A: Final = "tab:blue"
-_COLOR_B: Final = "tab:orange"
-_COLOR_MIN: Final = "tab:red"
-_COLOR_ALERT: Final = "tab:green"
 
 _TABLE_NOTE: Final = (
     "<p class='note'>Most severe first (smallest horizontal separation). #: the incident's "
@@ -106,6 +103,10 @@ h3.group { background: #eee; padding: 0.3em 0.6em; font-size: 1.1em; margin-top:
 """
 
 
+class ReportError(SkySepError):
+    """The figures of report.html could not be drawn."""
+
+
 def write_report(
     path: Path,
     result: ReplayResult,
@@ -113,64 +114,168 @@ def write_report(
     agreement: Agreement,
     summary: dict[str, Any],
     *,
-    max_plotted: int = 200,
+    max_plotted: int | None = None,
     processes: int = 1,
+    worker: FigureWorker | None = None,
 ) -> None:
-    """Write ``report.html``: the summary, every incident and plots of the most severe.
+    """Write ``report.html``: the summary, every incident and its plots.
 
     ``tracks`` are the reports the replay ran on; ``summary`` is what
     :func:`skysep.replay.outputs.summary` returned for ``result``. Incidents
     are ranked most severe first: those not within 100 ft of the vertical
     minimum before those that are (probably adjacent flight levels), then by
-    smallest minimum horizontal separation; the first ``max_plotted`` are
-    plotted and the page says how many were not.
+    smallest minimum horizontal separation. Every incident is plotted, or
+    the first ``max_plotted`` when given (the page says how many were not).
 
-    ``processes`` > 1 draws the plots in that many processes (this one and
-    forked children, where the platform forks): each plot takes 0.1-0.2 s,
-    most of the report's time. The page is the same.
+    The figures are drawn by ``worker`` when given (started with the same
+    ``tracks``), else in this process and ``processes - 1`` forked ones
+    (where the platform forks). The page is the same.
     """
     inc = result.incidents
     band = _quantisation_band(inc)
     ranked = np.lexsort((inc.min_h_m, band.astype(np.int8))).astype(np.int64)
-    plotted = ranked[: max(0, max_plotted)].tolist()
+    limit = len(inc) if max_plotted is None else max(0, max_plotted)
+    plotted = ranked[:limit].tolist()
     figures: dict[int, str] = {}
-    if plotted:
+    if plotted and worker is not None:
+        figures = worker.figures(inc, plotted, result.options.max_gap_s)
+    elif plotted:
         index = _TrackIndex.build(tracks)
-        n = max(1, min(processes, len(plotted) // MIN_PLOTS_PER_PROCESS))
-        if n > 1 and "fork" in multiprocessing.get_all_start_methods():
-            # Round robin, so that each process gets as many severe (long) incidents.
-            chunks = [plotted[i::n] for i in range(n)]
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=n - 1, mp_context=context) as pool:
-                futures = [
-                    pool.submit(_render, index, inc, chunk, result.options.max_gap_s)
-                    for chunk in chunks[1:]
-                ]
-                figures.update(_render(index, inc, chunks[0], result.options.max_gap_s))
-                for future in futures:
-                    figures.update(future.result())
-        else:
-            figures.update(_render(index, inc, plotted, result.options.max_gap_s))
-    page = _page(result, agreement, summary, band, ranked, figures, max_plotted)
+        figures = draw_figures(index, inc, plotted, result.options.max_gap_s, processes)
+    page = _page(result, agreement, summary, band, ranked, figures, limit)
     Path(path).write_text(page, encoding="utf-8")
+
+
+# --- drawing the figures -----------------------------------------------------------------------
+
+#: This process's canvas (made once; forked processes inherit it).
+_CANVAS: list[Canvas] = []
+#: What forked processes draw from: (index, incidents, max_gap_s), set before they fork.
+_JOB: list[tuple[_TrackIndex, Incidents, float]] = []
+
+
+def _canvas() -> Canvas:
+    """This process's canvas: matplotlib imported and the shared pixels drawn on first use."""
+    if not _CANVAS:
+        from skysep.replay import _plots
+
+        with _plots.default_style():
+            _CANVAS.append(_plots.Canvas())
+    return _CANVAS[0]
+
+
+def draw_figures(
+    index: _TrackIndex, inc: Incidents, plotted: list[int], max_gap_s: float, processes: int = 1
+) -> dict[int, str]:
+    """The figures of incidents ``plotted``: base64 PNG by incident.
+
+    In this process and up to ``processes - 1`` forked ones (where the
+    platform forks), each given at least :data:`MIN_PLOTS_PER_PROCESS`.
+    """
+    _canvas()  # before forking: the processes inherit it
+    n = max(1, min(processes, len(plotted) // MIN_PLOTS_PER_PROCESS))
+    if n == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return _render(index, inc, plotted, max_gap_s)
+    # Round robin, so that each process gets as many severe (long) incidents.
+    chunks = [plotted[i::n] for i in range(n)]
+    _JOB[:] = [(index, inc, max_gap_s)]
+    figures: dict[int, str] = {}
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=n - 1, mp_context=context) as pool:
+            futures = [pool.submit(_render_job, chunk) for chunk in chunks[1:]]
+            figures.update(_render(index, inc, chunks[0], max_gap_s))
+            for future in futures:
+                figures.update(future.result())
+    finally:
+        _JOB.clear()
+    return figures
+
+
+def _render_job(plotted: list[int]) -> dict[int, str]:
+    index, inc, max_gap_s = _JOB[0]
+    return _render(index, inc, plotted, max_gap_s)
 
 
 def _render(
     index: _TrackIndex, inc: Incidents, plotted: list[int], max_gap_s: float
 ) -> dict[int, str]:
-    """The figures of incidents ``plotted``, base64 PNG by incident."""
+    from skysep.replay._plots import default_style
+
+    canvas = _canvas()
     figures: dict[int, str] = {}
-    # matplotlib's default style, whatever the user's matplotlibrc or style says.
-    with matplotlib.style.context("default"):
-        canvas = _Canvas()
-        try:
-            for k in plotted:
-                picture = _picture(index, inc, k, max_gap_s)
-                png = canvas.render(picture, str(inc.aircraft_a[k]), str(inc.aircraft_b[k]))
-                figures[k] = base64.b64encode(png).decode("ascii")
-        finally:
-            canvas.close()
+    with default_style():
+        for k in plotted:
+            picture = _picture(index, inc, k, max_gap_s)
+            png = canvas.render(picture, str(inc.aircraft_a[k]), str(inc.aircraft_b[k]))
+            figures[k] = base64.b64encode(png).decode("ascii")
     return figures
+
+
+class FigureWorker:
+    """A process that draws report.html's figures, started before they are needed.
+
+    Forked with the tracks (so nothing large is sent to it), it indexes them,
+    imports matplotlib and draws the figures' shared pixels while this
+    process replays; :meth:`figures` then sends it the incidents and waits
+    for the figures, which it draws in itself and ``processes - 1`` forked
+    processes. Only where the platform forks (:meth:`available`); fork it
+    while this process runs no other thread.
+    """
+
+    def __init__(self, tracks: Tracks, processes: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child, tracks, processes), name="skysep-figures"
+        )  # not a daemon: it forks processes of its own; it ends when the pipe closes
+        self._process.start()
+        child.close()
+        self._answered = False
+
+    @staticmethod
+    def available() -> bool:
+        return "fork" in multiprocessing.get_all_start_methods()
+
+    def figures(self, inc: Incidents, plotted: list[int], max_gap_s: float) -> dict[int, str]:
+        """The figures of incidents ``plotted``, base64 PNG by incident."""
+        try:
+            self._conn.send((inc, plotted, max_gap_s))
+            status, value = self._conn.recv()
+            self._answered = True
+        except (EOFError, OSError):
+            raise ReportError(
+                "report.html: the process drawing the figures ended "
+                f"(exit code {self._process.exitcode})"
+            ) from None
+        if status != "ok":
+            raise ReportError(f"report.html: drawing the figures failed:\n{value}")
+        figures: dict[int, str] = value
+        return figures
+
+    def close(self) -> None:
+        """Stop the process: it ends by itself once it has answered, else it is terminated."""
+        self._conn.close()
+        if not self._answered:
+            self._process.terminate()
+        self._process.join()
+
+
+def _serve(conn: Connection, tracks: Tracks, processes: int) -> None:
+    """The worker's process: get ready, then draw one job's figures."""
+    try:
+        index = _TrackIndex.build(tracks)
+        _canvas()
+        job = conn.recv()
+    except EOFError:  # the command ended (or failed) before the figures were wanted
+        return
+    try:
+        inc, plotted, max_gap_s = job
+        conn.send(("ok", draw_figures(index, inc, plotted, max_gap_s, processes)))
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        conn.close()
 
 
 def _quantisation_band(incidents: Incidents) -> Bool:
@@ -317,22 +422,48 @@ def _picture(index: _TrackIndex, inc: Incidents, k: int, max_gap_s: float) -> _P
     core_t = np.append(
         np.arange(start - CORE_BEFORE_S, end + CORE_AFTER_S, 5.0), end + CORE_AFTER_S
     )
-    tracks: list[XY] = []
-    losses: list[XY] = []
-    at_keys: list[XY] = []
-    cores: list[XY] = []
+    times = _grid(track_a, track_b, (t0, t1), (start, t_min, end))
+    # Each track at every time wanted, interpolated in one call: the core, the track's
+    # own reports, the loss, the key times (start, closest, end) and the 1 s grid.
+    own: list[F64] = []
+    at: list[list[tuple[F64, F64, F64]]] = []
     for track in (track_a, track_b):
-        lat, lon, _ = track.at(core_t, max_gap_s)
-        cores.append(_east_north_nm(lat0, lon0, lat, lon))
-        times = np.concatenate([[t0], track.t[(track.t > t0) & (track.t < t1)], [t1]])
-        lat, lon, _ = track.at(times, max_gap_s)
-        x, y = _east_north_nm(lat0, lon0, lat, lon)
-        gaps = np.flatnonzero(np.diff(times) > max_gap_s) + 1
-        tracks.append((np.insert(x, gaps, np.nan), np.insert(y, gaps, np.nan)))
-        lat, lon, _ = track.at(during, max_gap_s)
-        losses.append(_east_north_nm(lat0, lon0, lat, lon))
-        lat, lon, _ = track.at(keys, max_gap_s)
-        at_keys.append(_east_north_nm(lat0, lon0, lat, lon))
+        reports = np.concatenate([[t0], track.t[(track.t > t0) & (track.t < t1)], [t1]])
+        wanted = [core_t, reports, during, keys, times]
+        cuts = np.cumsum([w.shape[0] for w in wanted])[:-1]
+        values = track.at(np.concatenate(wanted), max_gap_s)
+        split = [np.split(v, cuts) for v in values]
+        at.append([(split[0][i], split[1][i], split[2][i]) for i in range(len(wanted))])
+        own.append(reports)
+    # The horizontal minimum around A at the closest approach.
+    circle_lat, circle_lon = np.empty(0), np.empty(0)
+    lat_min, lon_min = float(at[0][3][0][1]), float(at[0][3][1][1])
+    if math.isfinite(lat_min):
+        c_lon, c_lat, _ = _GEOD.fwd(
+            np.full(_CIRCLE_AZ.shape, lon_min),
+            np.full(_CIRCLE_AZ.shape, lat_min),
+            _CIRCLE_AZ,
+            np.full(_CIRCLE_AZ.shape, float(inc.horizontal_m[k])),
+        )
+        circle_lat = np.asarray(c_lat, dtype=np.float64)
+        circle_lon = np.asarray(c_lon, dtype=np.float64)
+    # Everything drawn in the plan view, projected in one call.
+    placed = [part for track in at for part in track[:4]]
+    x, y = _east_north_nm(
+        lat0,
+        lon0,
+        np.concatenate([*(p[0] for p in placed), circle_lat]),
+        np.concatenate([*(p[1] for p in placed), circle_lon]),
+    )
+    cuts = np.cumsum([p[0].shape[0] for p in placed])
+    xy: list[XY] = list(zip(np.split(x, cuts), np.split(y, cuts), strict=True))
+    cores, circle = (xy[0], xy[4]), xy[8]
+    tracks: list[XY] = []
+    for (tx, ty), reports in ((xy[1], own[0]), (xy[5], own[1])):
+        gaps = np.flatnonzero(np.diff(reports) > max_gap_s) + 1
+        tracks.append((np.insert(tx, gaps, np.nan), np.insert(ty, gaps, np.nan)))
+    losses = (xy[2], xy[6])
+    at_keys = (xy[3], xy[7])
     marks = tuple(
         (
             np.array([at_keys[0][0][i], at_keys[1][0][i]]),
@@ -340,21 +471,7 @@ def _picture(index: _TrackIndex, inc: Incidents, k: int, max_gap_s: float) -> _P
         )
         for i in range(3)
     )
-    circle: XY = (np.empty(0), np.empty(0))
-    lat_a, lon_a, _ = track_a.at(np.array([t_min]), max_gap_s)
-    if math.isfinite(float(lat_a[0])):
-        c_lon, c_lat, _ = _GEOD.fwd(
-            np.full(_CIRCLE_AZ.shape, lon_a[0]),
-            np.full(_CIRCLE_AZ.shape, lat_a[0]),
-            _CIRCLE_AZ,
-            np.full(_CIRCLE_AZ.shape, float(inc.horizontal_m[k])),
-        )
-        circle = _east_north_nm(
-            lat0, lon0, np.asarray(c_lat, dtype=np.float64), np.asarray(c_lon, dtype=np.float64)
-        )
-    times = _grid(track_a, track_b, (t0, t1), (start, t_min, end))
-    lat_a, lon_a, alt_a = track_a.at(times, max_gap_s)
-    lat_b, lon_b, alt_b = track_b.at(times, max_gap_s)
+    (lat_a, lon_a, alt_a), (lat_b, lon_b, alt_b) = at[0][4], at[1][4]
     h_nm = np.full(times.shape, np.nan)
     ok = ~np.isnan(lat_a) & ~np.isnan(lat_b)
     if ok.any():
@@ -410,163 +527,6 @@ def _grid(
     extra = np.array([t for t in (lo, hi, *keys) if lo <= t <= hi])
     grid: F64 = np.unique(np.concatenate([times, extra]))
     return grid
-
-
-def _line(ax: Axes, **style: Any) -> Line2D:
-    (line,) = ax.plot([], [], **style)
-    return line
-
-
-class _Canvas:
-    """One figure, drawn again for every incident.
-
-    Axes, ticks, legends and artists are made once and only their data change:
-    this halves the time per figure. The Agg canvas is attached explicitly, so
-    no display and no pyplot state is involved.
-    """
-
-    def __init__(self) -> None:
-        figure = Figure(figsize=FIGURE_SIZE_IN, dpi=FIGURE_DPI)
-        self.canvas = FigureCanvasAgg(figure)
-        grid = figure.add_gridspec(
-            2, 2, width_ratios=(1.0, 1.55), left=0.06, right=0.985, bottom=0.13, top=0.97,
-            wspace=0.17, hspace=0.08,
-        )  # fmt: skip
-        plan = figure.add_subplot(grid[:, 0])
-        ax_h = figure.add_subplot(grid[0, 1])
-        ax_v = figure.add_subplot(grid[1, 1], sharex=ax_h)
-        self.figure, self.plan, self.ax_h, self.ax_v = figure, plan, ax_h, ax_v
-        for ax in (plan, ax_h, ax_v):
-            ax.set_autoscale_on(False)
-            ax.tick_params(labelsize=7, pad=2)
-            ax.grid(True, lw=0.6, color="#d9d9d9")
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-        colors = (_COLOR_A, _COLOR_B)
-        self.tracks = [_line(plan, color=c, lw=1.2, marker=".", ms=3, label="-") for c in colors]
-        self.losses = [
-            _line(plan, color=c, lw=4.0, alpha=0.5, solid_capstyle="round") for c in colors
-        ]
-        self.marks = [
-            _line(plan, ls="none", marker=m, ms=6, mfc="white", mec="black", label=name, zorder=4)
-            for m, name in (("o", "start"), ("D", "closest"), ("s", "end"))
-        ]
-        self.closest = _line(plan, color=_COLOR_MIN, lw=1.3, zorder=5)
-        self.closest_text = plan.text(
-            0.03, 0.03, "", transform=plan.transAxes, color=_COLOR_MIN, fontsize=8, zorder=6,
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
-        )  # fmt: skip
-        self.circle = _line(plan, color="grey", lw=0.9, ls="--", label="H")
-        self.plan_legend = plan.legend(fontsize=6.5, loc="best", framealpha=0.85, handlelength=1.8)
-        for text in self.plan_legend.get_texts():
-            text.set_parse_math(False)
-        plan.set_xlabel("east (NM)", fontsize=8, labelpad=1)
-        plan.set_ylabel("north (NM)", fontsize=8, labelpad=1)
-        self.spans: list[Rectangle] = []
-        self.curves: list[Line2D] = []
-        self.minima: list[Line2D] = []
-        self.lowest: list[Line2D] = []
-        self.alerts: list[Line2D] = []
-        for ax in (ax_h, ax_v):
-            span = Rectangle(
-                (0.0, 0.0), 0.0, 1.0, transform=ax.get_xaxis_transform(), color=_COLOR_MIN,
-                alpha=0.13, lw=0, label="loss of separation",
-            )  # fmt: skip
-            ax.add_patch(span)
-            self.spans.append(span)
-            self.curves.append(_line(ax, color="black", lw=1.1))
-            self.minima.append(ax.axhline(0.0, color=_COLOR_MIN, ls="--", lw=1.0, label="minimum"))
-            self.lowest.append(_line(ax, ls="none", marker="D", ms=5, mfc="white", mec=_COLOR_MIN))
-            self.alerts.append(
-                ax.axvline(0.0, color=_COLOR_ALERT, lw=1.4, ls=":", label="first alert")
-            )
-        self.sep_legend = ax_h.legend(
-            handles=[self.spans[0], self.minima[0], self.alerts[0]],
-            fontsize=6.5, loc="best", framealpha=0.85, handlelength=1.8,
-        )  # fmt: skip
-        ax_h.tick_params(labelbottom=False)
-        ax_h.set_ylabel("horizontal (NM)", fontsize=8)
-        ax_v.set_ylabel("vertical (ft)", fontsize=8)
-        ax_v.set_xlabel("seconds from the start of the loss of separation", fontsize=8, labelpad=1)
-
-    def render(self, pic: _Picture, name_a: str, name_b: str) -> bytes:
-        """The figure of one incident as PNG."""
-        for i in range(2):
-            self.tracks[i].set_data(*pic.tracks[i])
-            self.losses[i].set_data(*pic.losses[i])
-        for i in range(3):
-            self.marks[i].set_data(*pic.marks[i])
-        x, y = pic.marks[1]
-        self.closest.set_data(x, y)
-        self.closest_text.set_text(
-            f"closest: {_down(pic.min_h_nm, 2)} NM, {_down(pic.min_v_ft, 0)} ft"
-        )
-        self.circle.set_data(*pic.circle)
-        texts = self.plan_legend.get_texts()
-        texts[0].set_text(_short(name_a, 24))
-        texts[1].set_text(_short(name_b, 24))
-        texts[5].set_text(f"H = {pic.limit_h_nm:g} NM")
-        self._plan_limits(pic)
-        alert = math.isfinite(pic.alert_rel)
-        for i, (values, limit, lowest) in enumerate(
-            (
-                (pic.h_nm, pic.limit_h_nm, pic.min_h_nm),
-                (pic.v_ft, pic.limit_v_ft, pic.min_v_ft),
-            )
-        ):
-            self.spans[i].set_width(pic.end_rel)
-            self.curves[i].set_data(pic.t_rel, values)
-            self.minima[i].set_ydata([limit, limit])
-            self.lowest[i].set_data([pic.min_rel], [lowest])
-            self.alerts[i].set_xdata([pic.alert_rel, pic.alert_rel] if alert else [0.0, 0.0])
-            self.alerts[i].set_visible(alert)
-            finite = values[np.isfinite(values)]
-            top = float(finite.max()) if finite.shape[0] else limit
-            (self.ax_h, self.ax_v)[i].set_ylim(0.0, max(1.5 * limit, min(1.08 * top, 4.0 * limit)))
-        handle = self.sep_legend.legend_handles[2]
-        if handle is not None:
-            handle.set_visible(alert)
-        label = "first alert" if alert else "no alert"
-        if alert and pic.alert_rel < pic.window_rel[0]:
-            label = f"first alert at {pic.alert_rel:.0f} s"
-        self.sep_legend.get_texts()[2].set_text(label)
-        self.ax_v.set_xlim(*pic.window_rel)
-        return self._png()
-
-    def _png(self) -> bytes:
-        """The figure as a 256-colour PNG: a third of the size of matplotlib's own, and faster.
-
-        Octree quantisation without dithering keeps the lines and text sharp (a
-        plot has few colours); the grid is drawn grey enough to survive it.
-        """
-        raw = io.BytesIO()
-        self.figure.savefig(raw, format="raw", dpi=FIGURE_DPI)
-        size = self.canvas.get_width_height(physical=True)
-        rgb = Image.frombuffer("RGBA", size, raw.getvalue(), "raw", "RGBA", 0, 1).convert("RGB")
-        image = rgb.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
-        buffer = io.BytesIO()
-        image.save(buffer, format="png")
-        return buffer.getvalue()
-
-    def _plan_limits(self, pic: _Picture) -> None:
-        """Limits holding the core of the picture, one NM as long east as north."""
-        xs, ys = pic.core
-        ok = np.isfinite(xs) & np.isfinite(ys)
-        if not ok.any():
-            self.plan.set_xlim(-1.0, 1.0)
-            self.plan.set_ylim(-1.0, 1.0)
-            return
-        x0, x1, y0, y1 = xs[ok].min(), xs[ok].max(), ys[ok].min(), ys[ok].max()
-        box = self.plan.get_position()
-        width_in, height_in = self.figure.get_size_inches()
-        ratio = (box.width * width_in) / (box.height * height_in)
-        half_h = 0.54 * max(y1 - y0, (x1 - x0) / ratio, 0.5)
-        cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
-        self.plan.set_xlim(cx - half_h * ratio, cx + half_h * ratio)
-        self.plan.set_ylim(cy - half_h, cy + half_h)
-
-    def close(self) -> None:
-        self.figure.clear()
 
 
 # --- the page ----------------------------------------------------------------------------------
