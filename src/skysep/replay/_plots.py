@@ -40,20 +40,21 @@ import matplotlib
 import matplotlib.style
 import numpy as np
 import numpy.typing as npt
-from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import GraphicsContextBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
-from matplotlib.colors import to_rgb
+from matplotlib.colors import to_rgb, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, get_font
 from matplotlib.ft2font import LoadFlags
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.markers import MarkerStyle
 from matplotlib.patches import Rectangle
+from matplotlib.path import Path
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator, NullLocator, ScalarFormatter
-from matplotlib.transforms import IdentityTransform
+from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
 from PIL import Image
 
 from skysep.replay.report import FIGURE_DPI, FIGURE_SIZE_IN
@@ -150,8 +151,47 @@ class Stamps:
         key = (text, style)
         stamp = self._cache.get(key)
         if stamp is None:
-            stamp = self._cache[key] = self._render(text, style)
+            if len(text) > 1 and style.rotation == 0.0 and not any(c.isspace() for c in text):
+                stamp = self._composed(text, style)
+            else:
+                stamp = self._render(text, style)
+            self._cache[key] = stamp
         return stamp
+
+    def _composed(self, text: str, style: TextStyle) -> _Stamp:
+        """A one-word text put together from its glyphs' stamps (as :meth:`compose` draws).
+
+        Rendering a new text with a ``Text`` artist costs 2 ms; tick labels are
+        mostly new texts of a few known glyphs. Aligned as matplotlib aligns
+        "0" in this style (the box of a word of digits is the font's line box).
+        """
+        glyph = TextStyle(style.size, style.color)
+        reference, baseline = self.get("0", style), self.get("0", glyph)
+        width = sum(self._advance(c, style.size) for c in text)
+        x0 = -width * {"left": 0.0, "center": 0.5, "right": 1.0}[style.ha]
+        y0 = reference.extent[1] - baseline.extent[1]  # the baseline, from the anchor
+        placed = []
+        pen = x0
+        for char in text:
+            stamp = self.get(char, glyph)
+            placed.append((round(pen) + stamp.dx, round(y0) + stamp.dy, stamp.image))
+            pen += self._advance(char, style.size)
+        left = min(x for x, _, _ in placed)
+        bottom = min(y for _, y, _ in placed)
+        right = max(x + image.shape[1] for x, _, image in placed)
+        top = max(y + image.shape[0] for _, y, image in placed)
+        # Same colour throughout: coverages combine as 1 - (1 - a)(1 - b).
+        clear = np.ones((top - bottom, right - left), dtype=np.float64)
+        for x, y, image in placed:
+            h, w = image.shape[:2]
+            clear[y - bottom : y - bottom + h, x - left : x - left + w] *= (
+                1.0 - image[..., 3] / 255.0
+            )
+        out = np.empty((top - bottom, right - left, 4), dtype=np.uint8)
+        out[..., :3] = np.round(np.array(to_rgb(style.color)) * 255.0).astype(np.uint8)
+        out[..., 3] = np.round(255.0 * (1.0 - clear)).astype(np.uint8)
+        extent = (x0, y0 + baseline.extent[1], x0 + width, y0 + baseline.extent[3])
+        return _Stamp(out, left, bottom, extent)
 
     def _render(self, text: str, style: TextStyle) -> _Stamp:
         width, height = 64, 32
@@ -217,10 +257,99 @@ class Stamps:
 
 # --- the figure ---------------------------------------------------------------------------------
 
+XY = tuple[F64, F64]
+RGBA = tuple[float, float, float, float]
+_IDENTITY: Final = IdentityTransform()
 
-def _line(ax: Axes, **style: Any) -> Line2D:
-    (line,) = ax.plot([], [], animated=True, **style)
-    return line
+
+@dataclass(frozen=True)
+class Style:
+    """How a line and its markers look, as ``Line2D`` keywords (matplotlib's names)."""
+
+    color: str
+    lw: float = 0.0
+    ls: str = "-"
+    alpha: float | None = None
+    capstyle: str | None = None
+    joinstyle: str | None = None
+    marker: str | None = None
+    ms: float = 0.0
+    mfc: str | None = None
+    mec: str | None = None
+
+    def line2d(self) -> Line2D:
+        """A ``Line2D`` of this style (and no data): the legends' handles, and the reference."""
+        given: dict[str, Any] = {
+            "mfc": self.mfc, "mec": self.mec, "solid_capstyle": self.capstyle,
+            "solid_joinstyle": self.joinstyle,
+        }  # fmt: skip
+        return Line2D(
+            [], [], color=self.color, lw=self.lw, ls=self.ls if self.lw > 0 else "none",
+            alpha=self.alpha, marker=self.marker, ms=self.ms,
+            **{k: v for k, v in given.items() if v is not None},
+        )  # fmt: skip
+
+
+class _Stroke:
+    """A :class:`Style` drawn straight onto the Agg renderer, in display coordinates.
+
+    What ``Line2D.draw`` does (the same graphics context settings, dash
+    pattern, marker path and transform), resolved once instead of per call:
+    ``Line2D`` recomputes its paths, transforms and graphics contexts every
+    time it is drawn, which was half of a figure's time.
+    """
+
+    def __init__(self, style: Style, dpi: float, clip: Bbox | None) -> None:
+        line = style.line2d()
+        self.line: GraphicsContextBase | None = None
+        if style.lw > 0:
+            gc = GraphicsContextBase()
+            gc.set_antialiased(line.get_antialiased())
+            gc.set_linewidth(line.get_linewidth())
+            dashed = line.is_dashed()
+            gc.set_joinstyle(line.get_dash_joinstyle() if dashed else line.get_solid_joinstyle())
+            gc.set_capstyle(line.get_dash_capstyle() if dashed else line.get_solid_capstyle())
+            gc.set_foreground(to_rgba(line.get_color(), style.alpha), isRGBA=True)
+            gc.set_dashes(*_dashes(style.ls, line.get_linewidth()))
+            gc.set_clip_rectangle(clip)
+            self.line = gc
+        self.marker: tuple[GraphicsContextBase, Path, Affine2D, RGBA] | None = None
+        if style.marker is not None:
+            shape = MarkerStyle(style.marker)
+            size = style.ms * dpi / 72.0
+            gc = GraphicsContextBase()
+            gc.set_antialiased(line.get_antialiased())
+            gc.set_linewidth(line.get_markeredgewidth())
+            gc.set_foreground(to_rgba(line.get_markeredgecolor(), style.alpha), isRGBA=True)
+            threshold = shape.get_snap_threshold()
+            gc.set_snap(size >= threshold if threshold is not None else None)
+            gc.set_joinstyle(shape.get_joinstyle())
+            gc.set_capstyle(shape.get_capstyle())
+            gc.set_clip_rectangle(clip)
+            face = to_rgba(line.get_markerfacecolor(), style.alpha)
+            scaled = Affine2D(shape.get_transform().get_matrix()).scale(size)
+            self.marker = (gc, shape.get_path(), scaled, face)
+
+    def draw(self, renderer: RendererAgg, x: F64, y: F64) -> None:
+        """The line through display points (x, y) (NaN breaks it) and its markers."""
+        if x.shape[0] == 0:
+            return
+        path = Path(np.column_stack([x, y]))
+        if self.line is not None:
+            renderer.draw_path(self.line, path, _IDENTITY)  # type: ignore[no-untyped-call]
+        if self.marker is not None:
+            gc, shape, transform, face = self.marker
+            renderer.draw_markers(gc, shape, transform, path, _IDENTITY, face)
+
+
+def _dashes(ls: str, lw: float) -> tuple[float, list[float] | None]:
+    """matplotlib's dash pattern for a line style, scaled by the line width."""
+    rc = matplotlib.rcParams
+    pattern = {"--": rc["lines.dashed_pattern"], ":": rc["lines.dotted_pattern"]}.get(ls)
+    if pattern is None:
+        return 0.0, None
+    scale = lw if rc["lines.scale_dashes"] else 1.0
+    return 0.0, [float(v) * scale for v in pattern]
 
 
 class _Axis:
@@ -231,18 +360,57 @@ class _Axis:
     """
 
     def __init__(self, ax: Axes, which: str, nbins: int, label: str, *, labels: bool = True):
-        self.ax, self.which, self.label, self.labels = ax, which, label, labels
+        self.ax, self.which, self.label, self.labelled = ax, which, label, labels
         self.locator = MaxNLocator(nbins=nbins)
         self.formatter = ScalarFormatter(useOffset=False)
         self.formatter.set_axis(ax.xaxis if which == "x" else ax.yaxis)
 
-    def locations(self) -> F64:
+        self._labels: dict[tuple[float, ...], list[str]] = {}
+
+    def ticks(self) -> tuple[F64, F64]:
+        """The ticks within the view limits: values, and display positions along the axis."""
         lo, hi = self.ax.get_xlim() if self.which == "x" else self.ax.get_ylim()
         lo, hi = min(lo, hi), max(lo, hi)
         ticks = np.asarray(self.locator.tick_values(lo, hi), dtype=np.float64)
         slack = 1e-9 * (hi - lo)
         keep: F64 = ticks[(ticks >= lo - slack) & (ticks <= hi + slack)]
-        return keep
+        zeros = np.zeros_like(keep)
+        if self.which == "x":
+            at: F64 = self.ax.transData.transform(np.column_stack([keep, zeros]))[:, 0]
+        else:
+            at = self.ax.transData.transform(np.column_stack([zeros, keep]))[:, 1]
+        return keep, at
+
+    def labels(self, ticks: F64) -> list[str]:
+        """The tick labels (ScalarFormatter's, which depend on the ticks alone when there are
+        two or more of them)."""
+        key = tuple(ticks.tolist())
+        if len(key) < 2:
+            return list(self.formatter.format_ticks(list(key)))
+        labels = self._labels.get(key)
+        if labels is None:
+            labels = self._labels[key] = list(self.formatter.format_ticks(list(key)))
+        return labels
+
+
+#: The styles of a figure, by what they draw.
+STYLES: Final = {
+    "grid": Style(GRID_COLOR, lw=0.6),
+    "frame": Style("black", lw=0.8, capstyle="butt", joinstyle="miter"),
+    "track_a": Style(COLOR_A, lw=1.2, marker=".", ms=3.0),
+    "track_b": Style(COLOR_B, lw=1.2, marker=".", ms=3.0),
+    "loss_a": Style(COLOR_A, lw=4.0, alpha=0.5, capstyle="round"),
+    "loss_b": Style(COLOR_B, lw=4.0, alpha=0.5, capstyle="round"),
+    "circle": Style("grey", lw=0.9, ls="--"),
+    "start": Style("black", marker="o", ms=6.0, mfc="white", mec="black"),
+    "closest": Style("black", marker="D", ms=6.0, mfc="white", mec="black"),
+    "end": Style("black", marker="s", ms=6.0, mfc="white", mec="black"),
+    "closest_line": Style(COLOR_MIN, lw=1.3),
+    "curve": Style("black", lw=1.1),
+    "minimum": Style(COLOR_MIN, lw=1.0, ls="--"),
+    "lowest": Style(COLOR_MIN, marker="D", ms=5.0, mfc="white", mec=COLOR_MIN),
+    "alert": Style(COLOR_ALERT, lw=1.4, ls=":"),
+}
 
 
 class Canvas:
@@ -267,7 +435,7 @@ class Canvas:
         self.axes = (plan, ax_h, ax_v)
         for ax in self.axes:
             ax.set_autoscale_on(False)
-            # No tick machinery at all (see the module's docstring); spines drawn per figure.
+            # No tick machinery (see the module's docstring); frames drawn per figure.
             for axis in (ax.xaxis, ax.yaxis):
                 axis.set_major_locator(NullLocator())
                 axis.set_minor_locator(NullLocator())
@@ -281,59 +449,27 @@ class Canvas:
                 _Axis(ax_v, "y", 5, "vertical (ft)"),
             ),
         ]
-        # Gridlines of each axes (data coordinates); tick marks and frames of the whole
-        # figure (display coordinates, over everything, as spines are).
-        self.grids = [_line(ax, lw=0.6, color=GRID_COLOR) for ax in self.axes]
-        self.tick_marks = _line(
-            plan, lw=TICK_WIDTH_PT, color="black", solid_capstyle="butt",
-            transform=IdentityTransform(), clip_on=False,
-        )  # fmt: skip
-        rc = matplotlib.rcParams
-        self.frames = _line(
-            plan, lw=rc["axes.linewidth"], color=rc["axes.edgecolor"], solid_joinstyle="miter",
-            transform=IdentityTransform(), clip_on=False,
-        )  # fmt: skip
-        colors = (COLOR_A, COLOR_B)
-        self.tracks = [_line(plan, color=c, lw=1.2, marker=".", ms=3) for c in colors]
-        self.losses = [
-            _line(plan, color=c, lw=4.0, alpha=0.5, solid_capstyle="round") for c in colors
-        ]
-        self.circle = _line(plan, color="grey", lw=0.9, ls="--")
-        self.marks = [
-            _line(plan, ls="none", marker=m, ms=6, mfc="white", mec="black", zorder=4)
-            for m in ("o", "D", "s")
-        ]
-        self.closest = _line(plan, color=COLOR_MIN, lw=1.3, zorder=5)
-        self.spans: list[Rectangle] = []
-        self.curves: list[Line2D] = []
-        self.minima: list[Line2D] = []
-        self.lowest: list[Line2D] = []
-        self.alerts: list[Line2D] = []
-        for ax in (ax_h, ax_v):
-            span = Rectangle(
-                (0.0, 0.0), 0.0, 1.0, transform=ax.get_xaxis_transform(), color=COLOR_MIN,
-                alpha=0.13, lw=0, animated=True,
-            )  # fmt: skip
-            ax.add_patch(span)
-            self.spans.append(span)
-            self.curves.append(_line(ax, color="black", lw=1.1))
-            minimum = ax.axhline(0.0, color=COLOR_MIN, ls="--", lw=1.0)
-            minimum.set_animated(True)
-            self.minima.append(minimum)
-            self.lowest.append(_line(ax, ls="none", marker="D", ms=5, mfc="white", mec=COLOR_MIN))
-            alert = ax.axvline(0.0, color=COLOR_ALERT, lw=1.4, ls=":")
-            alert.set_animated(True)
-            self.alerts.append(alert)
         names, sep = self._legends()
         self.canvas.draw()  # type: ignore[no-untyped-call]
         self.background = self.canvas.copy_from_bbox(figure.bbox)  # type: ignore[no-untyped-call]
         renderer = self.canvas.get_renderer()  # type: ignore[no-untyped-call]
         self.boxes = [ax.get_window_extent(renderer) for ax in self.axes]
-        corners = []
+        self.strokes = {
+            (name, k): _Stroke(style, FIGURE_DPI, box)
+            for name, style in STYLES.items()
+            for k, box in enumerate(self.boxes)
+        }
+        self.unclipped = {name: _Stroke(s, FIGURE_DPI, None) for name, s in STYLES.items()}
+        self.span_face = to_rgba(COLOR_MIN, 0.13)
+        self.span_gc = GraphicsContextBase()
+        self.span_gc.set_linewidth(0.0)
+        # The frames: one closed line per axes, starting mid-edge so that no corner is an end.
+        frames: list[tuple[float, float]] = []
         for box in self.boxes:
-            corners += [(box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1)]
-            corners += [(box.x0, box.y0), (np.nan, np.nan)]
-        self.frames.set_data(*np.array(corners).T)
+            mid = 0.5 * (box.x0 + box.x1)
+            frames += [(mid, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1)]
+            frames += [(box.x0, box.y0), (mid, box.y0), (np.nan, np.nan)]
+        self.frames = np.array(frames)
         # Where the names and the notes go, now that the legends are laid out.
         self.name_slots = [
             (float(box.x0), float(box.y0))
@@ -354,28 +490,27 @@ class Canvas:
         p, h = plan.get_position(), ax_h.get_position()
         gap = 3.0 / 72.0 / FIGURE_SIZE_IN[1]  # 3 pt above the axes
         row = 1.45 * LEGEND_FONT_PT / 72.0 / FIGURE_SIZE_IN[1]
-        marks = [
-            Line2D([], [], ls="none", marker=m, ms=6, mfc="white", mec="black")
-            for m in ("o", "D", "s")
-        ]
-        circle = Line2D([], [], color="grey", lw=0.9, ls="--")
+
+        def handle(name: str) -> Line2D:
+            return STYLES[name].line2d()
+
         figure.legend(
-            handles=[*marks, circle],
+            handles=[handle(n) for n in ("start", "closest", "end", "circle")],
             labels=["start", "closest", "end", "horizontal minimum around A then"],
             loc="lower left", bbox_to_anchor=(p.x0, p.y1 + gap), ncols=4, **common,
         )  # fmt: skip
         # The aircraft: their handles here, their names written into the slots per figure.
         blank = "\N{FIGURE SPACE}" * (NAME_CHARS + 4)
         names = figure.legend(
-            handles=[Line2D([], [], color=c, lw=1.2, marker=".", ms=3) for c in (COLOR_A, COLOR_B)],
+            handles=[handle("track_a"), handle("track_b")],
             labels=[blank, blank],
             loc="lower left", bbox_to_anchor=(p.x0, p.y1 + gap + row), ncols=2, **common,
         )  # fmt: skip
         sep = figure.legend(
             handles=[
                 Rectangle((0, 0), 1, 1, color=COLOR_MIN, alpha=0.13, lw=0),
-                Line2D([], [], color=COLOR_MIN, ls="--", lw=1.0),
-                Line2D([], [], color=COLOR_ALERT, lw=1.4, ls=":"),
+                handle("minimum"),
+                handle("alert"),
             ],
             labels=["loss of separation", "minimum", "first alert"],
             loc="lower left", bbox_to_anchor=(h.x0, h.y1 + gap), ncols=3, **common,
@@ -386,22 +521,14 @@ class Canvas:
 
     def render(self, pic: _Picture, name_a: str, name_b: str) -> bytes:
         """The figure of one incident as PNG."""
-        self._set_data(pic)
+        self._set_limits(pic)
         renderer = self.canvas.get_renderer()  # type: ignore[no-untyped-call]
         self.canvas.restore_region(self.background)  # type: ignore[no-untyped-call]
-        ticks = self._set_ticks(renderer)
-        drawn: list[tuple[Axes, list[Artist]]] = [
-            (self.plan, [self.grids[0], *self.tracks, *self.losses, self.circle, *self.marks,
-                         self.closest]),
-            (self.ax_h, [self.spans[0], self.grids[1], self.curves[0], self.minima[0],
-                         self.lowest[0], self.alerts[0]]),
-            (self.ax_v, [self.spans[1], self.grids[2], self.curves[1], self.minima[1],
-                         self.lowest[1], self.alerts[1]]),
-            (self.plan, [self.frames, self.tick_marks]),
-        ]  # fmt: skip
-        for ax, artists in drawn:
-            for artist in artists:
-                ax.draw_artist(artist)
+        ticks = [(*x.ticks(), *y.ticks()) for x, y in self.axis]
+        self._grid(renderer, ticks)
+        self._plan(renderer, pic)
+        self._separations(renderer, pic)
+        self._frames(renderer, ticks)
         self._tick_labels(renderer, ticks)
         self._text(renderer, f"A {short(name_a, NAME_CHARS)}", *self.name_slots[0])
         self._text(renderer, f"B {short(name_b, NAME_CHARS)}", *self.name_slots[1])
@@ -413,71 +540,89 @@ class Canvas:
             self._text(renderer, f"(at {pic.alert_rel:.0f} s, left of the plot)", *self.alert_slot)
         return self._png()
 
+    def _draw(self, renderer: RendererAgg, name: str, k: int, ax: Axes, xy: XY) -> None:
+        """Data points (x, y) of axes ``k`` in style ``name``, clipped to the axes."""
+        x, y = xy
+        if x.shape[0] == 0:
+            return
+        at = ax.transData.transform(np.column_stack([x, y]))
+        self.strokes[name, k].draw(renderer, at[:, 0], at[:, 1])
+
+    def _plan(self, renderer: RendererAgg, pic: _Picture) -> None:
+        plan = self.plan
+        for name, xy in (
+            ("track_a", pic.tracks[0]), ("track_b", pic.tracks[1]),
+            ("loss_a", pic.losses[0]), ("loss_b", pic.losses[1]), ("circle", pic.circle),
+            ("start", pic.marks[0]), ("closest", pic.marks[1]), ("end", pic.marks[2]),
+            ("closest_line", pic.marks[1]),
+        ):  # fmt: skip
+            self._draw(renderer, name, 0, plan, xy)
+
+    def _separations(self, renderer: RendererAgg, pic: _Picture) -> None:
+        alert = math.isfinite(pic.alert_rel)
+        for k, (values, limit, lowest) in enumerate(
+            ((pic.h_nm, pic.limit_h_nm, pic.min_h_nm), (pic.v_ft, pic.limit_v_ft, pic.min_v_ft)),
+            start=1,
+        ):
+            ax, box = self.axes[k], self.boxes[k]
+            # The loss of separation, shaded over the axes' height.
+            x0 = float(ax.transData.transform((0.0, 0.0))[0])
+            x1 = float(ax.transData.transform((pic.end_rel, 0.0))[0])
+            x0, x1 = max(x0, box.x0), min(x1, box.x1)
+            if x1 > x0:
+                rect = Path(np.array([[x0, box.y0], [x1, box.y0], [x1, box.y1], [x0, box.y1]]))
+                renderer.draw_path(self.span_gc, rect, _IDENTITY, self.span_face)  # type: ignore[no-untyped-call]
+            self._draw(renderer, "curve", k, ax, (pic.t_rel, values))
+            y = float(ax.transData.transform((0.0, limit))[1])
+            self.strokes["minimum", k].draw(renderer, np.array([box.x0, box.x1]), np.array([y, y]))
+            self._draw(renderer, "lowest", k, ax, (np.array([pic.min_rel]), np.array([lowest])))
+            if alert:
+                x = float(ax.transData.transform((pic.alert_rel, 0.0))[0])
+                self.strokes["alert", k].draw(
+                    renderer, np.array([x, x]), np.array([box.y0, box.y1])
+                )
+
+    def _set_limits(self, pic: _Picture) -> None:
+        """The axes' view limits, set on their ``viewLim`` (``set_xlim`` and ``set_ylim``
+        notify shared axes and callbacks, a tenth of a figure's time; nothing listens here)."""
+        x0, x1, y0, y1 = self._plan_limits(pic)
+        self.plan.viewLim.set_points(np.array([[x0, y0], [x1, y1]]))
+        t0, t1 = pic.window_rel
+        for ax, values, limit in (
+            (self.ax_h, pic.h_nm, pic.limit_h_nm),
+            (self.ax_v, pic.v_ft, pic.limit_v_ft),
+        ):
+            finite = values[np.isfinite(values)]
+            top = float(finite.max()) if finite.shape[0] else limit
+            high = max(1.5 * limit, min(1.08 * top, 4.0 * limit))
+            ax.viewLim.set_points(np.array([[t0, 0.0], [t1, high]]))
+
+    def _grid(self, renderer: RendererAgg, ticks: list[tuple[F64, F64, F64, F64]]) -> None:
+        """Gridlines at the ticks, under everything else."""
+        xs, ys = [], []
+        for box, (_, at_x, _, at_y) in zip(self.boxes, ticks, strict=True):
+            xs += [np.repeat(at_x, 3), np.tile([box.x0, box.x1, np.nan], at_y.shape[0])]
+            ys += [np.tile([box.y0, box.y1, np.nan], at_x.shape[0]), np.repeat(at_y, 3)]
+        self.unclipped["grid"].draw(renderer, np.concatenate(xs), np.concatenate(ys))
+
+    def _frames(self, renderer: RendererAgg, ticks: list[tuple[F64, F64, F64, F64]]) -> None:
+        """The axes' frames and the tick marks (outwards), over the data as spines are."""
+        length = TICK_LENGTH_PT * renderer.dpi / 72.0
+        nan = np.nan
+        xs, ys = [self.frames[:, 0]], [self.frames[:, 1]]
+        for box, (_, at_x, _, at_y) in zip(self.boxes, ticks, strict=True):
+            n, m = at_x.shape[0], at_y.shape[0]
+            xs += [np.repeat(at_x, 3), np.tile([box.x0, box.x0 - length, nan], m)]
+            ys += [np.tile([box.y0, box.y0 - length, nan], n), np.repeat(at_y, 3)]
+        self.unclipped["frame"].draw(renderer, np.concatenate(xs), np.concatenate(ys))
+
     def _text(
         self, renderer: RendererAgg, text: str, x: float, y: float, color: str = "black"
     ) -> None:
         """Text in the legend band, its baseline's left end at display point (x, y)."""
         self.stamps.compose(renderer, text, x, y, LEGEND_FONT_PT, color)
 
-    def _set_data(self, pic: _Picture) -> None:
-        for i in range(2):
-            self.tracks[i].set_data(*pic.tracks[i])
-            self.losses[i].set_data(*pic.losses[i])
-        for i in range(3):
-            self.marks[i].set_data(*pic.marks[i])
-        self.closest.set_data(*pic.marks[1])
-        self.circle.set_data(*pic.circle)
-        self._plan_limits(pic)
-        alert = math.isfinite(pic.alert_rel)
-        for i, (values, limit, lowest) in enumerate(
-            (
-                (pic.h_nm, pic.limit_h_nm, pic.min_h_nm),
-                (pic.v_ft, pic.limit_v_ft, pic.min_v_ft),
-            )
-        ):
-            self.spans[i].set_width(pic.end_rel)
-            self.curves[i].set_data(pic.t_rel, values)
-            self.minima[i].set_ydata([limit, limit])
-            self.lowest[i].set_data([pic.min_rel], [lowest])
-            self.alerts[i].set_xdata([pic.alert_rel, pic.alert_rel] if alert else [0.0, 0.0])
-            self.alerts[i].set_visible(alert)
-            finite = values[np.isfinite(values)]
-            top = float(finite.max()) if finite.shape[0] else limit
-            (self.ax_h, self.ax_v)[i].set_ylim(0.0, max(1.5 * limit, min(1.08 * top, 4.0 * limit)))
-        self.ax_v.set_xlim(*pic.window_rel)
-
-    def _set_ticks(self, renderer: RendererAgg) -> list[tuple[F64, F64]]:
-        """Gridlines and tick marks for the limits just set; returns each axes' ticks."""
-        out = []
-        marks: list[F64] = []
-        length = TICK_LENGTH_PT * renderer.dpi / 72.0
-        nan = np.nan
-        for ax, (x_axis, y_axis), grid, box in zip(
-            self.axes, self.axis, self.grids, self.boxes, strict=True
-        ):
-            xs, ys = x_axis.locations(), y_axis.locations()
-            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-            grid.set_data(
-                np.concatenate([np.repeat(xs, 3), np.tile([x0, x1, np.nan], ys.shape[0])]),
-                np.concatenate([np.tile([y0, y1, np.nan], xs.shape[0]), np.repeat(ys, 3)]),
-            )
-            at_x = ax.transData.transform(np.column_stack([xs, np.zeros_like(xs)]))[:, 0]
-            at_y = ax.transData.transform(np.column_stack([np.zeros_like(ys), ys]))[:, 1]
-            n, m = xs.shape[0], ys.shape[0]
-            # Each mark from the frame outwards, NaN between marks.
-            x_marks = np.concatenate(
-                [np.repeat(at_x, 3), np.tile([box.x0, box.x0 - length, nan], m)]
-            )
-            y_marks = np.concatenate(
-                [np.tile([box.y0, box.y0 - length, nan], n), np.repeat(at_y, 3)]
-            )
-            marks.append(np.column_stack([x_marks, y_marks]))
-            out.append((xs, ys))
-        every = np.concatenate(marks)
-        self.tick_marks.set_data(every[:, 0], every[:, 1])
-        return out
-
-    def _tick_labels(self, renderer: RendererAgg, ticks: list[tuple[F64, F64]]) -> None:
+    def _tick_labels(self, renderer: RendererAgg, ticks: list[tuple[F64, F64, F64, F64]]) -> None:
         """Tick labels outside the axes, then each axis label beyond the widest of them."""
         stamps, dpi = self.stamps, renderer.dpi
         offset = (TICK_LENGTH_PT + TICK_PAD_PT) * dpi / 72.0
@@ -486,43 +631,33 @@ class Canvas:
         y_style = TextStyle(TICK_FONT_PT, ha="right", va="center_baseline")
         x_label = TextStyle(LABEL_FONT_PT, ha="center", va="top")
         y_label = TextStyle(LABEL_FONT_PT, ha="center", va="bottom", rotation=90.0)
-        for ax, (x_axis, y_axis), box, (xs, ys) in zip(
-            self.axes, self.axis, self.boxes, ticks, strict=True
+        for (x_axis, y_axis), box, (xs, at_x, ys, at_y) in zip(
+            self.axis, self.boxes, ticks, strict=True
         ):
-            if x_axis.labels:
-                at = ax.transData.transform(np.column_stack([xs, np.zeros_like(xs)]))[:, 0]
+            if x_axis.labelled:
                 lowest = box.y0 - offset
-                for x, text in zip(
-                    at.tolist(), x_axis.formatter.format_ticks(xs.tolist()), strict=True
-                ):
+                for x, text in zip(at_x.tolist(), x_axis.labels(xs), strict=True):
                     stamp = stamps.draw(renderer, text, x, box.y0 - offset, x_style)
                     lowest = min(lowest, box.y0 - offset + stamp.extent[1])
                 stamps.draw(renderer, x_axis.label, 0.5 * (box.x0 + box.x1), lowest - pad, x_label)
-            at = ax.transData.transform(np.column_stack([np.zeros_like(ys), ys]))[:, 1]
             leftmost = box.x0 - offset
-            for y, text in zip(
-                at.tolist(), y_axis.formatter.format_ticks(ys.tolist()), strict=True
-            ):
+            for y, text in zip(at_y.tolist(), y_axis.labels(ys), strict=True):
                 stamp = stamps.draw(renderer, text, box.x0 - offset, y, y_style)
                 leftmost = min(leftmost, box.x0 - offset + stamp.extent[0])
             stamps.draw(renderer, y_axis.label, leftmost - pad, 0.5 * (box.y0 + box.y1), y_label)
 
-    def _plan_limits(self, pic: _Picture) -> None:
+    def _plan_limits(self, pic: _Picture) -> tuple[float, float, float, float]:
         """Limits holding the core of the picture, one NM as long east as north."""
         xs, ys = pic.core
         ok = np.isfinite(xs) & np.isfinite(ys)
         if not ok.any():
-            self.plan.set_xlim(-1.0, 1.0)
-            self.plan.set_ylim(-1.0, 1.0)
-            return
+            return -1.0, 1.0, -1.0, 1.0
         x0, x1, y0, y1 = xs[ok].min(), xs[ok].max(), ys[ok].min(), ys[ok].max()
-        box = self.plan.get_position()
-        width_in, height_in = self.figure.get_size_inches()
-        ratio = (box.width * width_in) / (box.height * height_in)
+        box = self.boxes[0]
+        ratio = box.width / box.height
         half_h = 0.54 * max(y1 - y0, (x1 - x0) / ratio, 0.5)
         cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
-        self.plan.set_xlim(cx - half_h * ratio, cx + half_h * ratio)
-        self.plan.set_ylim(cy - half_h, cy + half_h)
+        return cx - half_h * ratio, cx + half_h * ratio, cy - half_h, cy + half_h
 
     def _png(self) -> bytes:
         """The figure as a PNG of :data:`PALETTE`'s colours.

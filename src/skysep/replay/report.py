@@ -23,6 +23,7 @@ before the replay so that matplotlib loads on another core meanwhile.
 from __future__ import annotations
 
 import base64
+import gc
 import html
 import math
 import multiprocessing
@@ -266,6 +267,9 @@ def _serve(conn: Connection, tracks: Tracks, processes: int) -> None:
     try:
         index = _TrackIndex.build(tracks)
         _canvas()
+        # What is loaded now lives as long as the process: the cyclic garbage collector
+        # need not go over it (nor write to the pages this process shares with its parent).
+        gc.freeze()
         job = conn.recv()
     except EOFError:  # the command ended (or failed) before the figures were wanted
         return
