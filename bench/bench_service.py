@@ -34,6 +34,7 @@ import multiprocessing as mp
 import os
 import platform
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -701,6 +702,8 @@ def run(args: argparse.Namespace, console: Console) -> Result:
                 if srv.process.poll() is not None:
                     raise RuntimeError(f"the server died:\n{srv.log_tail()}")
         rss, hwm = _proc_mem_kib(pid)
+        if args.server_log is not None:
+            shutil.copyfile(srv.log_path, args.server_log)
         gen = gen_rx.recv()
         rec = rec_rx.recv()
         generator.join(10.0)
@@ -1029,6 +1032,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         metavar="PATH",
         help="Markdown appended after the verdict in --write (e.g. a profile)",
+    )
+    parser.add_argument(
+        "--server-log",
+        type=Path,
+        metavar="PATH",
+        help="keep a copy of the server's log (JSON lines) here",
     )
     return parser.parse_args(argv)
 

@@ -105,12 +105,17 @@ LANGUAGES = {"north": "en", "south": "ru", "east": "fr"}
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
+def service(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Service]:
+    """The app with the cycle's record work on a thread; ``processes`` (parametrised
+    indirectly): on the recorder process, as ``skysep serve`` runs it."""
     store = Store.open(str(tmp_path / "service.sqlite3"))
     tokens = {p: store.add_party(p, p.title(), lang, T0) for p, lang in LANGUAGES.items()}
     clock = Clock(T0)
     key = Ed25519PrivateKey.generate()
-    app = create_app(store, agreement(), clock=clock, run_cycles=False, key=key)
+    processes = getattr(request, "param", "thread") == "processes"
+    app = create_app(
+        store, agreement(), clock=clock, run_cycles=False, key=key, worker_processes=processes
+    )
     with TestClient(app) as client:
         yield Service(client, store, clock, tokens, key)
     store.close()
@@ -165,6 +170,7 @@ def the_thread(service: Service, who: str) -> dict[str, Any]:
 # -- conflict threads ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("service", ["thread", "processes"], indirect=True)
 def test_a_conflict_opens_a_thread_with_a_traffic_alert_in_each_language(
     service: Service,
 ) -> None:
@@ -201,8 +207,11 @@ def test_a_conflict_opens_a_thread_with_a_traffic_alert_in_each_language(
     # Recorded: the alert event and the message, both concerning both parties.
     kinds = [(e.kind, e.parties) for e in service.store.chain_entries()]
     assert kinds == [("alert", ("north", "south")), ("message", ("north", "south"))]
+    chain, heads = service.store.chain_entries(), service.store.signed_heads()
+    assert verify_entries(chain, public_key=service.key.public_key(), heads=heads).ok
 
 
+@pytest.mark.parametrize("service", ["thread", "processes"], indirect=True)
 def test_a_warning_adds_a_traffic_alert_to_the_same_thread(service: Service) -> None:
     fly(service, T0, T0 + 50.0)
     thread = the_thread(service, "north")
@@ -213,6 +222,7 @@ def test_a_warning_adds_a_traffic_alert_to_the_same_thread(service: Service) -> 
 # -- requests, acknowledgements, need-to-know ------------------------------------------------
 
 
+@pytest.mark.parametrize("service", ["thread", "processes"], indirect=True)
 def test_request_and_acknowledge(service: Service) -> None:
     fly(service, T0, CAUTION_AT)
     thread_id = the_thread(service, "north")["thread"]["id"]
@@ -332,6 +342,7 @@ def test_a_party_reads_only_its_own_threads(service: Service) -> None:
 # -- escalation ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("service", ["thread", "processes"], indirect=True)
 def test_an_unacknowledged_alert_is_escalated_after_the_deadline(service: Service) -> None:
     fly(service, T0, CAUTION_AT)
     alert = the_thread(service, "north")["messages"][0]
@@ -422,6 +433,7 @@ def test_receipts_verify_with_the_public_key(service: Service) -> None:
     assert [i["entry"]["seq"] for i in later["items"]] == [i["entry"]["seq"] for i in items[1:]]
 
 
+@pytest.mark.parametrize("service", ["thread", "processes"], indirect=True)
 def test_incidents_are_recorded_opened_and_closed(service: Service) -> None:
     fly(service, T0, T0 + 84.0)
     incidents = [e for e in service.store.chain_entries() if e.kind == "incident"]

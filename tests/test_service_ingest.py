@@ -2,7 +2,7 @@
 
 ``skysep serve`` runs ingest on a worker process; the in-process tests in
 ``test_service_api.py`` run the same code on a thread. These tests start the
-real worker process (``create_app(..., ingest_process=True)``) and check that
+real worker process (``create_app(..., worker_processes=True)``) and check that
 it answers exactly as the thread does, and that a worker that dies is
 replaced without losing or half-storing a batch.
 """
@@ -25,7 +25,7 @@ from skysep.storage import Store
 
 
 def _client(store: Store, clock: Clock, *, process: bool) -> TestClient:
-    app = create_app(store, agreement(), clock=clock, run_cycles=False, ingest_process=process)
+    app = create_app(store, agreement(), clock=clock, run_cycles=False, worker_processes=process)
     return TestClient(app)
 
 
@@ -43,9 +43,8 @@ def _post(client: TestClient, token: str, body: Any) -> Any:
 
 
 def _worker_pids(client: TestClient) -> list[int]:
-    pool = client.app.state.live.ingestor._pool  # type: ignore[attr-defined]
-    assert pool is not None
-    return [p.pid for p in pool._processes.values()]
+    worker = client.app.state.live.ingestor.worker  # type: ignore[attr-defined]
+    return [] if worker.pid is None else [worker.pid]
 
 
 BAD_BATCH = [

@@ -53,6 +53,7 @@ from skysep.service._models import (
     parse_time,
 )
 from skysep.service._operations import router as operations_router
+from skysep.service._recorder import recorder_process
 from skysep.service._reports import router as reports_router
 from skysep.service._runner import LiveService, alert_view, incident_view
 from skysep.storage import Store
@@ -86,24 +87,26 @@ def create_app(
     run_cycles: bool = True,
     threads: int | None = None,
     key: Ed25519PrivateKey | None = None,
-    ingest_process: bool = False,
+    worker_processes: bool = False,
 ) -> FastAPI:
     """The SkySep service as an ASGI app (uvicorn runs it; tests may too).
 
     ``run_cycles=False`` leaves the detection loop off: tests then call
     ``app.state.live.run_cycle(now)`` themselves. ``key`` signs the record's heads and
     receipts (``skysep serve --key``); without one, a key made for this app only (lost
-    when it stops: nothing signed with it can be verified later). ``ingest_process``
-    checks and stores report batches on a worker process of their own (``skysep serve``
-    does), instead of a thread of this one.
+    when it stops: nothing signed with it can be verified later). ``worker_processes``
+    checks and stores report batches, and does each cycle's record and hotline work, on
+    two worker processes (``skysep serve`` does), instead of threads of this one.
     """
     live = LiveService(
-        store, agreement, clock=clock, threads=threads, ingest_process=ingest_process
+        store, agreement, clock=clock, threads=threads, ingest_process=worker_processes
     )
     if key is None:
         log.warning("no signing key given: using a temporary one")
         key = Ed25519PrivateKey.generate()
     live.hotline = HotlineService(store, agreement, key, clock)
+    if worker_processes:
+        live.recorder = recorder_process(store, key, agreement)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -172,6 +173,28 @@ def _jsonable(value: Any) -> Any:
 CHUNK: Final = 25
 
 
+@dataclass(frozen=True)
+class CycleWork:
+    """What the record needs of one cycle: plain values (it may go to another process)."""
+
+    time: float
+    #: The cycle's alert events, as stored (with their ids).
+    events: list[dict[str, Any]]
+    #: Incidents the cycle opened, as stored (with their ids).
+    opened: list[dict[str, Any]]
+    #: Ids of the incidents the cycle closed.
+    closed: list[int]
+
+    @classmethod
+    def of(cls, result: CycleResult, incident_ids: Sequence[int]) -> CycleWork:
+        return cls(
+            result.time,
+            list(result.events),
+            [{**row, "id": i} for row, i in zip(result.opened, incident_ids, strict=True)],
+            [i for i, values in result.changed if values.get("status") == "closed"],
+        )
+
+
 class HotlineService:
     """Threads, messages, acknowledgements, escalations and the record, for one app."""
 
@@ -224,22 +247,25 @@ class HotlineService:
         pause: Callable[[], object] = lambda: None,
     ) -> None:
         """Record the cycle's alerts and incidents, post traffic alerts, escalate overdue
-        messages (runs in a worker thread, after the cycle's alerts went out).
+        messages (runs in a worker thread, after the cycle's alerts went out); see
+        :meth:`record_cycle`."""
+        self.record_cycle(CycleWork.of(result, incident_ids), pause)
+
+    def record_cycle(self, work: CycleWork, pause: Callable[[], object] = lambda: None) -> None:
+        """A cycle's record and hotline work; its pushes wait for :meth:`deliver`.
 
         The work is written in transactions of at most :data:`CHUNK` alerts or
         escalations, each with its signed head, so that a busy cycle never
         holds the database's writer for long (SQLite has one: reports wait
-        behind it). ``pause`` is called before each: the service's waits while
-        a detection cycle runs, so that the next alerts are not delayed by this
-        work (the two share one interpreter)."""
-        now = result.time
-        events = [e for e in result.events if e["level"] in RECORDED_LEVELS]
-        closed = [i for i, values in result.changed if values.get("status") == "closed"]
+        behind it). ``pause`` is called before each: a service that does this
+        work on a thread of its own process waits there while a detection
+        cycle runs (the two would share one interpreter)."""
+        now = work.time
+        events = [e for e in work.events if e["level"] in RECORDED_LEVELS]
         due = self._due(now)
-        if not events and not incident_ids and not closed and not due:
+        if not events and not work.opened and not work.closed and not due:
             return
-        opened = [{**row, "id": i} for row, i in zip(result.opened, incident_ids, strict=True)]
-        closed_rows = [r for r in (self.store.incident(i) for i in closed) if r is not None]
+        closed_rows = self.store.incidents_by_id(work.closed)
         chunks = max(1, -(-len(events) // CHUNK), -(-len(due) // CHUNK))
         for k in range(chunks):
             first = k == 0
@@ -247,12 +273,17 @@ class HotlineService:
             self._record(
                 now,
                 events[k * CHUNK : (k + 1) * CHUNK],
-                opened if first else [],
+                work.opened if first else [],
                 closed_rows if first else [],
                 due[k * CHUNK : (k + 1) * CHUNK],
             )
         if due:
             log.info("messages escalated", extra={"count": len(due)})
+
+    def take_outbox(self) -> list[tuple[str, dict[str, Any]]]:
+        """The pushes written since the last call (party, WebSocket message), in order."""
+        outbox, self._outbox = self._outbox, []
+        return outbox
 
     def _record(
         self,
@@ -364,10 +395,10 @@ class HotlineService:
         )
         return [(pending[int(d.message_id)], d.attempt, round(d.overdue_s, 3)) for d in due]
 
-    def deliver(self, hub: Hub) -> None:
-        """Push what the last cycle wrote (call from the event loop)."""
-        outbox, self._outbox = self._outbox, []
-        for party, message in outbox:
+    def deliver(self, hub: Hub, outbox: Sequence[tuple[str, dict[str, Any]]] | None = None) -> None:
+        """Push what the last cycle wrote, or ``outbox`` (what a recorder process wrote);
+        call from the event loop."""
+        for party, message in self.take_outbox() if outbox is None else outbox:
             hub.publish(party, message)
 
     def _language(self, party: str) -> str:

@@ -19,14 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import multiprocessing
-import multiprocessing.connection
-import os
-import signal
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -36,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from skysep import units
 from skysep.errors import ServiceError, StorageError
 from skysep.service._models import ALTITUDE_ERROR, Problem, ReportBatch, ReportIn, iso
+from skysep.service._processes import WorkerDiedError, WorkerProcess, leave_with_parent
 from skysep.storage import Report, Store
 
 log = logging.getLogger("skysep.service")
@@ -140,22 +134,9 @@ _worker_store: Store | None = None
 
 def _start_worker(url: str) -> None:
     global _worker_store
-    # Ctrl-C reaches the whole process group: the server stops the worker itself, after
-    # the batches under way are committed.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A server killed outright (SIGKILL, out of memory) cannot stop its worker: the worker
-    # leaves when its parent is gone (its call queue never closes: it holds both ends).
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(
-            target=_exit_with, args=(parent.sentinel,), name="skysep-ingest-watch", daemon=True
-        ).start()
+    leave_with_parent()
     _worker_store = Store.open(url, migrate=False)
-
-
-def _exit_with(sentinel: int) -> None:
-    multiprocessing.connection.wait([sentinel])
-    os._exit(0)  # an open transaction is rolled back by the database
+    _worker_store.checkpoint_in_background(run=False)  # the server's store checkpoints
 
 
 def _ingest_in_worker(batches: Sequence[BatchIn]) -> list[BatchStored | BatchRefused]:
@@ -169,44 +150,29 @@ class Ingestor:
     def __init__(self, store: Store, *, process: bool) -> None:
         self.store = store
         self.process = process
-        self._pool: ProcessPoolExecutor | None = None
+        url = store.engine.url.render_as_string(hide_password=False)
+        self.worker = WorkerProcess("ingest", _start_worker, (url,)) if process else None
 
     def start(self) -> None:
-        if self.process and self._pool is None:
-            url = self.store.engine.url.render_as_string(hide_password=False)
-            self._pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(url,),
-            )
-            # Start it now (imports, connection), not on the first batch.
-            self._pool.submit(_ingest_in_worker, []).result()
+        if self.worker is not None:
+            self.worker.start()
 
     async def run(self, batches: Sequence[BatchIn]) -> list[BatchStored | BatchRefused]:
-        if not self.process:
+        if self.worker is None:
             return await asyncio.to_thread(ingest_group, self.store, batches)
-        if self._pool is None:
-            await asyncio.to_thread(self.start)
-        assert self._pool is not None
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._pool, _ingest_in_worker, batches
-            )
-        except BrokenProcessPool:
-            # The worker died (killed, out of memory): whether this group was committed is
-            # unknown, so it is refused; a retry is stored once. A new worker takes over.
-            log.error("ingest worker died; starting a new one")
-            self._pool = None
+            return await self.worker.call(_ingest_in_worker, batches)
+        except WorkerDiedError:
+            # Whether this group was committed is unknown, so it is refused; a retry is
+            # stored once. The next group starts a new worker.
             raise ServiceError(
                 "the ingest worker stopped; nothing of this batch is confirmed, send it again",
                 503,
             ) from None
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        if self.worker is not None:
+            self.worker.close()
 
 
 # -- problems, as the API names them ---------------------------------------------------------

@@ -26,7 +26,7 @@ import numpy as np
 
 from skysep import units
 from skysep.agreement import Agreement
-from skysep.service._hotline import HotlineService
+from skysep.service._hotline import CycleWork, HotlineService
 from skysep.service._hub import Hub
 from skysep.service._ingest import BatchError, BatchIn, BatchRefused, BatchStored, Ingestor
 from skysep.service._live import (
@@ -46,6 +46,8 @@ from skysep.service._models import (
     iso,
 )
 from skysep.service._operations import OperationsService
+from skysep.service._processes import WorkerDiedError, WorkerProcess
+from skysep.service._recorder import record_in_recorder
 from skysep.storage import Report, Store
 
 log = logging.getLogger("skysep.service")
@@ -78,6 +80,9 @@ class LiveService:
         self.store = store
         #: Checks and commits report batches: on a worker process, or on a thread.
         self.ingestor = Ingestor(store, process=ingest_process)
+        #: Does each cycle's record and hotline work, when set (by create_app); else a
+        #: thread of this process does.
+        self.recorder: WorkerProcess | None = None
         self.agreement = agreement
         self.clock = clock
         self.picture = LivePicture(agreement.stale_s)
@@ -106,7 +111,12 @@ class LiveService:
     # -- life cycle ------------------------------------------------------------------------
 
     async def start(self, *, loop: bool = True) -> None:
+        # SQLite: the write-ahead log is checkpointed by a thread, not by whichever commit
+        # finds it long (the ingest worker's connections checkpoint never).
+        self.store.checkpoint_in_background()
         await asyncio.to_thread(self.ingestor.start)
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.start)
         await asyncio.to_thread(self._warm_up)
         await asyncio.to_thread(self._restore)
         if loop:
@@ -161,6 +171,8 @@ class LiveService:
                 await self._follow_task
             self._follow_task = None
         await asyncio.to_thread(self.ingestor.close)
+        if self.recorder is not None:
+            await asyncio.to_thread(self.recorder.close)
         self.hub.close()
 
     async def _follow_loop(self) -> None:
@@ -294,27 +306,32 @@ class LiveService:
         return result, list(incident_ids)
 
     async def _follow_up(self, result: CycleResult, incident_ids: list[int]) -> None:
-        await asyncio.to_thread(self._follow_up_work, result, incident_ids)
-        if self.hotline is not None:
-            self.hotline.deliver(self.hub)
+        if self.hotline is not None:  # chain the alerts and incidents, post traffic alerts
+            work = CycleWork.of(result, incident_ids)
+            if self.recorder is not None:
+                try:
+                    outbox = await self.recorder.call(record_in_recorder, work)
+                except WorkerDiedError:  # the next recorder chains this cycle's alerts
+                    outbox = []
+                self.hotline.deliver(self.hub, outbox)
+            else:
+                await asyncio.to_thread(self.hotline.record_cycle, work, self._give_way)
+                self.hotline.deliver(self.hub)
+        await asyncio.to_thread(self._follow_up_work, result)
         self.operations.deliver(self.hub)
 
     def _give_way(self) -> None:
         """Wait while a cycle runs (at most one cycle_s): the follow-up work gives way."""
         self._cycle_idle.wait(timeout=self.agreement.cycle_s)
 
-    def _follow_up_work(self, result: CycleResult, incident_ids: list[int]) -> None:
-        if self.hotline is not None:  # chain the alerts and incidents, post traffic alerts
-            self.hotline.after_cycle(result, incident_ids, pause=self._give_way)
+    def _follow_up_work(self, result: CycleResult) -> None:
         self._give_way()
         self.operations.after_cycle(result.snapshot)  # intrusions and conformance: volume alerts
         # Incidents that closed wait a minute for their track segment (copied off the
         # alert path: a busy minute closes hundreds).
-        for incident_id, values in result.changed:
-            if values.get("status") == "closed":
-                row = self.store.incident(incident_id)
-                if row is not None:
-                    self._pending_tracks[incident_id] = row
+        closed = [i for i, values in result.changed if values.get("status") == "closed"]
+        for row in self.store.incidents_by_id(closed):
+            self._pending_tracks[int(row["id"])] = row
         self._record_tracks(result.time)
 
     def _record_tracks(self, now: float) -> None:

@@ -104,12 +104,13 @@ def serve(
             dir_okay=False,
         ),
     ] = None,
-    ingest_worker: Annotated[
+    worker_processes: Annotated[
         bool,
         typer.Option(
-            "--ingest-worker/--no-ingest-worker",
-            help="Check and store report batches on a worker process (another core) rather "
-            "than a thread of the server's process.",
+            "--worker-processes/--no-worker-processes",
+            help="Check and store report batches, and do each cycle's record and hotline "
+            "work, on two worker processes (other cores) rather than threads of the "
+            "server's process.",
         ),
     ] = True,
 ) -> None:
@@ -133,7 +134,7 @@ def serve(
     store = _store(db)
     configure(log_level)
     signing_key = _signing_key(key, store)
-    app = create_app(store, chosen, key=signing_key, ingest_process=ingest_worker)
+    app = create_app(store, chosen, key=signing_key, worker_processes=worker_processes)
     config = uvicorn.Config(
         app,
         host=host,

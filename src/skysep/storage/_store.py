@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import secrets
 import threading
@@ -40,11 +41,6 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from skysep.errors import StorageError
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on POSIX
-    fcntl = None  # type: ignore[assignment]
 from skysep.storage._operations import OperationsStore
 from skysep.storage._records import HotlineRecordStore
 from skysep.storage._schema import (
@@ -55,6 +51,13 @@ from skysep.storage._schema import (
     reports,
     tokens,
 )
+
+log = logging.getLogger("skysep.storage")
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX
+    fcntl = None  # type: ignore[assignment]
 
 #: Prefix of every bearer token SkySep issues (recognisable in logs and secret scanners).
 TOKEN_PREFIX: Final = "sks_"
@@ -177,6 +180,30 @@ class _WriterFileLock:
             self._fd = None
 
 
+class _Checkpointer:
+    """A thread that checkpoints a SQLite database's write-ahead log every ``interval_s``
+    (PASSIVE: it copies what no reader still needs and never blocks a writer)."""
+
+    def __init__(self, engine: Engine, interval_s: float) -> None:
+        self._engine = engine
+        self._interval_s = interval_s
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="skysep-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval_s):
+            try:
+                with self._engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except SQLAlchemyError as exc:  # the next one tries again
+                log.warning("checkpoint failed", extra={"error": _reason(exc)})
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=30.0)
+
+
 def hash_token(token: str) -> str:
     """The SHA-256 (hex) under which a token is stored; the token itself never is."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -205,15 +232,6 @@ def redact(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
 class Store(HotlineRecordStore, OperationsStore):
     """The service's storage: parties, tokens, reports, alerts, incidents.
 
@@ -230,6 +248,35 @@ class Store(HotlineRecordStore, OperationsStore):
         self._write_lock = _FairLock() if self.dialect == "sqlite" else None
         database = engine.url.database if self.dialect == "sqlite" else None
         self._file_lock = _WriterFileLock(f"{database}-lock") if database else None
+        #: SQLite: whether a commit may checkpoint the write-ahead log itself (see
+        #: :meth:`checkpoint_in_background`).
+        self._autocheckpoint = True
+        self._checkpointer: _Checkpointer | None = None
+
+    def _on_sqlite_connect(self, dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if not self._autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.close()
+
+    def checkpoint_in_background(self, interval_s: float = 1.0, *, run: bool = True) -> None:
+        """SQLite: no commit of this store checkpoints the write-ahead log any more (by
+        default the commit that grows it past 1,000 pages copies it into the database and
+        waits for the disk, for every writer queued behind it); with ``run``, a thread of
+        this store checkpoints every ``interval_s`` instead, beside the writers. A process
+        that writes to the same file as a checkpointing one passes ``run=False``.
+        No effect on PostgreSQL.
+        """
+        if self.dialect != "sqlite" or not self._autocheckpoint:
+            return
+        self._autocheckpoint = False
+        self.engine.dispose()  # connections made from now on are set up without it
+        if run:
+            self._checkpointer = _Checkpointer(self.engine, interval_s)
 
     # -- opening -------------------------------------------------------------------------
 
@@ -265,9 +312,9 @@ class Store(HotlineRecordStore, OperationsStore):
             kwargs["pool_size"] = 8
             kwargs["pool_pre_ping"] = True
         engine = create_engine(parsed, **kwargs)
-        if backend == "sqlite":
-            event.listen(engine, "connect", _on_sqlite_connect)
         store = cls(engine)
+        if backend == "sqlite":
+            event.listen(engine, "connect", store._on_sqlite_connect)
         try:
             with engine.connect() as conn:
                 conn.execute(select(1))
@@ -302,6 +349,9 @@ class Store(HotlineRecordStore, OperationsStore):
         return None if row is None else str(row[0])
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
         if self._file_lock is not None:
             self._file_lock.close()
@@ -652,6 +702,16 @@ class Store(HotlineRecordStore, OperationsStore):
         with self.engine.connect() as conn:
             r = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
         return None if r is None else dict(r._mapping)
+
+    def incidents_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The incidents with these ids (one query), in the order of ``ids``; unknown ids
+        are left out."""
+        if not ids:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(incidents).where(incidents.c.id.in_(list(ids)))).all()
+        by_id = {int(r.id): dict(r._mapping) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
 
     def incident_tracks(self, incident_id: int) -> list[dict[str, Any]]:
         query = (
