@@ -153,42 +153,42 @@ class LivePicture:
         self._row[key] = row
         return row
 
-    def update(self, reports: Iterable[Report]) -> None:
-        """Take reports in; an older report than the one held for an aircraft is ignored.
+    def update(self, reports: Iterable[Report] | Iterable[tuple[Any, ...]]) -> None:
+        """Take reports in (:class:`Report` rows, or plain tuples in its field order); an
+        older report than the one held for an aircraft is ignored.
 
         A missing ground speed, track or vertical rate is derived from the
         aircraft's previous report (zero when there is none close enough).
         """
-        for r in reports:
-            key = (r.party_id, r.aircraft)
+        for party, aircraft, t, received, lat, lon, alt, gs, trk, vs in reports:
+            key = (party, aircraft)
             row = self._row.get(key)
             usable = False
             if row is None:
-                row = self._new_row(r.party_id, r.aircraft, key)
+                row = self._new_row(party, aircraft, key)
             else:
                 held_time = self._time[row]
-                if r.time < held_time:
+                if t < held_time:
                     continue
-                usable = r.time - held_time >= MIN_DERIVE_DT_S
-            gs, trk, vs = r.gs_mps, r.track_deg, r.vs_mps
+                usable = t - held_time >= MIN_DERIVE_DT_S
             if gs is None or trk is None:
                 if usable:
                     azimuth_deg, distance_m = _geodesy.inverse(
-                        self._lat[row], self._lon[row], r.lat_deg, r.lon_deg
+                        self._lat[row], self._lon[row], lat, lon
                     )
-                    dt = r.time - self._time[row]
+                    dt = t - self._time[row]
                     gs = distance_m / dt if gs is None else gs
                     trk = azimuth_deg % 360.0 if trk is None else trk
                 else:
                     gs = 0.0 if gs is None else gs
                     trk = 0.0 if trk is None else trk
             if vs is None:
-                vs = (r.alt_m - self._alt[row]) / (r.time - self._time[row]) if usable else 0.0
-            self._time[row] = r.time
-            self._received[row] = r.received_at
-            self._lat[row] = r.lat_deg
-            self._lon[row] = r.lon_deg
-            self._alt[row] = r.alt_m
+                vs = (alt - self._alt[row]) / (t - self._time[row]) if usable else 0.0
+            self._time[row] = t
+            self._received[row] = received
+            self._lat[row] = lat
+            self._lon[row] = lon
+            self._alt[row] = alt
             self._gs[row] = float(gs)
             self._trk[row] = float(trk) % 360.0
             self._vs[row] = float(vs)

@@ -220,8 +220,8 @@ class LiveService:
         reply = await done
         if isinstance(reply, BatchRefused):
             raise BatchError(reply.message, reply.status, reply.problems)
-        self.picture.update(reply.rows)
-        return len(reply.rows), len(reply.rows) - reply.new
+        self.picture.update(zip(*reply.columns, strict=True))
+        return len(reply), len(reply) - reply.new
 
     async def _commit_waiting(self) -> None:
         """Group commit: batches that arrive while a commit is under way wait for the next
