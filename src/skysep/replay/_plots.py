@@ -223,17 +223,18 @@ class Stamps:
     def compose(
         self, renderer: RendererAgg, text: str, x: float, y: float, size: float, color: str
     ) -> None:
-        """Text that rarely repeats (names, notes), glyph by glyph from cached glyph stamps.
-
-        The baseline starts at display point (x, y); glyphs advance by their
-        linear (unhinted) advance widths, each placed on the nearest pixel.
+        """Text put together word by word (names, notes): the baseline starts at display
+        point (x, y); words are stamps (made from glyph stamps when new), glyphs advance by
+        their linear (unhinted) advance widths, each placed on the nearest pixel.
         """
         style = TextStyle(size, color)
         pen = x
-        for char in text:
-            if not char.isspace():
-                self.draw(renderer, char, pen, y, style)
-            pen += self._advance(char, size)
+        space = self._advance(" ", size)
+        for word in text.split(" "):
+            if word:
+                self.draw(renderer, word, pen, y, style)
+                pen += sum(self._advance(char, size) for char in word)
+            pen += space
 
     def _advance(self, char: str, size: float) -> float:
         key = (char, size)
@@ -367,19 +368,15 @@ class _Axis:
 
         self._labels: dict[tuple[float, ...], list[str]] = {}
 
-    def ticks(self) -> tuple[F64, F64]:
-        """The ticks within the view limits: values, and display positions along the axis."""
+    def ticks(self, scale: float, offset: float) -> tuple[F64, F64]:
+        """The ticks within the view limits: values, and display positions along the axis
+        (``scale * value + offset``)."""
         lo, hi = self.ax.get_xlim() if self.which == "x" else self.ax.get_ylim()
         lo, hi = min(lo, hi), max(lo, hi)
         ticks = np.asarray(self.locator.tick_values(lo, hi), dtype=np.float64)
         slack = 1e-9 * (hi - lo)
         keep: F64 = ticks[(ticks >= lo - slack) & (ticks <= hi + slack)]
-        zeros = np.zeros_like(keep)
-        if self.which == "x":
-            at: F64 = self.ax.transData.transform(np.column_stack([keep, zeros]))[:, 0]
-        else:
-            at = self.ax.transData.transform(np.column_stack([zeros, keep]))[:, 1]
-        return keep, at
+        return keep, scale * keep + offset
 
     def labels(self, ticks: F64) -> list[str]:
         """The tick labels (ScalarFormatter's, which depend on the ticks alone when there are
@@ -460,6 +457,8 @@ class Canvas:
             for k, box in enumerate(self.boxes)
         }
         self.unclipped = {name: _Stroke(s, FIGURE_DPI, None) for name, s in STYLES.items()}
+        #: Per axes, data to display: (x scale, x offset, y scale, y offset), set per figure.
+        self.scales: list[tuple[float, float, float, float]] = []
         self.span_face = to_rgba(COLOR_MIN, 0.13)
         self.span_gc = GraphicsContextBase()
         self.span_gc.set_linewidth(0.0)
@@ -524,7 +523,15 @@ class Canvas:
         self._set_limits(pic)
         renderer = self.canvas.get_renderer()  # type: ignore[no-untyped-call]
         self.canvas.restore_region(self.background)  # type: ignore[no-untyped-call]
-        ticks = [(*x.ticks(), *y.ticks()) for x, y in self.axis]
+        # Data to display coordinates: linear axes, so a scale and an offset per direction.
+        self.scales.clear()
+        for ax in self.axes:
+            m = ax.transData.get_affine().get_matrix()
+            self.scales.append((float(m[0, 0]), float(m[0, 2]), float(m[1, 1]), float(m[1, 2])))
+        ticks = [
+            (*x.ticks(sx, tx), *y.ticks(sy, ty))
+            for (x, y), (sx, tx, sy, ty) in zip(self.axis, self.scales, strict=True)
+        ]
         self._grid(renderer, ticks)
         self._plan(renderer, pic)
         self._separations(renderer, pic)
@@ -540,23 +547,20 @@ class Canvas:
             self._text(renderer, f"(at {pic.alert_rel:.0f} s, left of the plot)", *self.alert_slot)
         return self._png()
 
-    def _draw(self, renderer: RendererAgg, name: str, k: int, ax: Axes, xy: XY) -> None:
+    def _draw(self, renderer: RendererAgg, name: str, k: int, xy: XY) -> None:
         """Data points (x, y) of axes ``k`` in style ``name``, clipped to the axes."""
         x, y = xy
-        if x.shape[0] == 0:
-            return
-        at = ax.transData.transform(np.column_stack([x, y]))
-        self.strokes[name, k].draw(renderer, at[:, 0], at[:, 1])
+        sx, tx, sy, ty = self.scales[k]
+        self.strokes[name, k].draw(renderer, sx * x + tx, sy * y + ty)
 
     def _plan(self, renderer: RendererAgg, pic: _Picture) -> None:
-        plan = self.plan
         for name, xy in (
             ("track_a", pic.tracks[0]), ("track_b", pic.tracks[1]),
             ("loss_a", pic.losses[0]), ("loss_b", pic.losses[1]), ("circle", pic.circle),
             ("start", pic.marks[0]), ("closest", pic.marks[1]), ("end", pic.marks[2]),
             ("closest_line", pic.marks[1]),
         ):  # fmt: skip
-            self._draw(renderer, name, 0, plan, xy)
+            self._draw(renderer, name, 0, xy)
 
     def _separations(self, renderer: RendererAgg, pic: _Picture) -> None:
         alert = math.isfinite(pic.alert_rel)
@@ -564,20 +568,19 @@ class Canvas:
             ((pic.h_nm, pic.limit_h_nm, pic.min_h_nm), (pic.v_ft, pic.limit_v_ft, pic.min_v_ft)),
             start=1,
         ):
-            ax, box = self.axes[k], self.boxes[k]
+            box = self.boxes[k]
+            sx, tx, sy, ty = self.scales[k]
             # The loss of separation, shaded over the axes' height.
-            x0 = float(ax.transData.transform((0.0, 0.0))[0])
-            x1 = float(ax.transData.transform((pic.end_rel, 0.0))[0])
-            x0, x1 = max(x0, box.x0), min(x1, box.x1)
+            x0, x1 = max(tx, box.x0), min(sx * pic.end_rel + tx, box.x1)
             if x1 > x0:
                 rect = Path(np.array([[x0, box.y0], [x1, box.y0], [x1, box.y1], [x0, box.y1]]))
                 renderer.draw_path(self.span_gc, rect, _IDENTITY, self.span_face)  # type: ignore[no-untyped-call]
-            self._draw(renderer, "curve", k, ax, (pic.t_rel, values))
-            y = float(ax.transData.transform((0.0, limit))[1])
+            self._draw(renderer, "curve", k, (pic.t_rel, values))
+            y = sy * limit + ty
             self.strokes["minimum", k].draw(renderer, np.array([box.x0, box.x1]), np.array([y, y]))
-            self._draw(renderer, "lowest", k, ax, (np.array([pic.min_rel]), np.array([lowest])))
+            self._draw(renderer, "lowest", k, (np.array([pic.min_rel]), np.array([lowest])))
             if alert:
-                x = float(ax.transData.transform((pic.alert_rel, 0.0))[0])
+                x = sx * pic.alert_rel + tx
                 self.strokes["alert", k].draw(
                     renderer, np.array([x, x]), np.array([box.y0, box.y1])
                 )
