@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
@@ -13,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pyproj
 import pytest
+from matplotlib.colors import to_rgb
 
 from skysep import units
 from skysep.agreement import preset
@@ -444,3 +446,25 @@ def test_every_incident_is_plotted_by_default(tmp_path: Path) -> None:
     run = run_report(tmp_path, tracks)
     assert len(run.page.images) == len(run.result.incidents) == 3
     assert "All 3 incidents plotted." in run.page.text
+
+
+def test_figures_show_both_tracks_and_the_minima(two_pairs: Run) -> None:
+    """Decoded, each figure has the page's size and the colours it is drawn with."""
+    from PIL import Image
+
+    from skysep.replay import _plots
+
+    def pixels_near(image: npt.NDArray[np.uint8], color: str) -> int:
+        rgb = np.array([round(255 * c) for c in to_rgb(color)])
+        return int((np.abs(image.astype(int) - rgb).max(axis=2) <= 12).sum())
+
+    decoded = []
+    for src in two_pairs.page.images:
+        png = base64.b64decode(src.removeprefix("data:image/png;base64,"))
+        image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+        width, height = (round(x * report_module.FIGURE_DPI) for x in report_module.FIGURE_SIZE_IN)
+        assert image.shape == (height, width, 3)
+        for color in (_plots.COLOR_A, _plots.COLOR_B, _plots.COLOR_MIN, "black"):
+            assert pixels_near(image, color) > 200, color
+        decoded.append(image)
+    assert not np.array_equal(decoded[0], decoded[1])

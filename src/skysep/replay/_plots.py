@@ -119,10 +119,13 @@ class _Stamp:
 class Stamps:
     """Texts rendered once by matplotlib and composited as images wherever they appear.
 
-    A text is drawn by a ``Text`` artist (so alignment, rotation, hinting and
-    antialiasing are matplotlib's) onto a transparent scratch canvas, anchored
-    on a whole pixel, and cropped. Drawn again at an anchor it lands within
-    half a pixel of where the artist itself would put it.
+    A single glyph, or a rotated text, is drawn by a ``Text`` artist (so
+    alignment, rotation, hinting and antialiasing are matplotlib's) onto a
+    transparent scratch canvas, anchored on a whole pixel, and cropped; drawn
+    again at an anchor it lands within half a pixel of where the artist would
+    put it. A new word is put together from its glyphs' stamps (a ``Text``
+    render costs 2 ms, a word of known glyphs a tenth of that), within a pixel
+    of matplotlib's own layout.
     """
 
     def __init__(self, dpi: float) -> None:

@@ -807,7 +807,9 @@ def _plots_section(
     )
     out += [
         note,
-        "<p class='note'>Left: plan view in NM east and north of the point of closest "
+        "<p class='note'>Above the plots: the aircraft (A blue, B orange) and the closest "
+        "approach (horizontal and vertical separation, seconds from the start). "
+        "Left: plan view in NM east and north of the point of closest "
         "approach (azimuthal equidistant), zoomed on the loss of separation; the tracks "
         f"run from {BEFORE_S:g} s before the start (or the first alert) to {AFTER_S:g} s "
         "after the end, dots are the reports and the thick part is the loss of separation; "
