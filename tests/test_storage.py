@@ -125,6 +125,21 @@ def test_reports_round_trip_and_latest_per_aircraft(store: Store) -> None:
     assert segment[0] == rows[0]
 
 
+def test_batches_of_a_group_commit_count_their_own_new_reports(store: Store) -> None:
+    """One transaction for several batches; each batch's count of new reports; a report
+    already stored (a retry), or twice in a batch, is kept once; None fields stay None."""
+    first = [report("N1", T0), report("N2", T0, gs_mps=None)]  # type: ignore[arg-type]
+    assert store.insert_report_batches([first]) == [2]
+    retry_and_new = [report("N1", T0), report("N3", T0), report("N3", T0)]
+    other_party = [report("N1", T0, party="south")]
+    assert store.insert_report_batches([retry_and_new, [], other_party]) == [1, 0, 1]
+    assert store.count_reports() == 4
+    [n2] = store.reports_between("north", "N2", T0, T0)
+    assert n2.gs_mps is None
+    assert n2 == first[1]
+    assert store.insert_report_batches([]) == []
+
+
 def alert(event: str, level: str, t: float, b: str = "S1") -> dict[str, object]:
     return {
         "time": t,

@@ -485,13 +485,14 @@ class Store(HotlineRecordStore, OperationsStore):
     def insert_report_batches(self, batches: Sequence[Sequence[Report]]) -> list[int]:
         """Several clients' batches in one committed transaction (one fsync for all of them);
         how many reports of each were new. All are stored, or none."""
-        mark = "?" if self.dialect == "sqlite" else "%s"
+        if self.dialect == "postgresql":
+            return self._copy_report_batches(batches)
         sql = _INSERT_REPORTS[self.dialect].format(
-            columns=", ".join(Report._fields), marks=", ".join([mark] * len(Report._fields))
+            columns=", ".join(Report._fields), marks=", ".join(["?"] * len(Report._fields))
         )
         new: list[int] = []
-        # One executemany per batch at the driver (sqlite3's and psycopg's are in C /
-        # pipelined): the statement is fixed, the rows are plain tuples.
+        # One executemany per batch at the driver (sqlite3's is in C): the statement is
+        # fixed, the rows are plain tuples.
         with self._writing() as conn:
             for rows in batches:
                 if not rows:
@@ -499,6 +500,33 @@ class Store(HotlineRecordStore, OperationsStore):
                     continue
                 result = conn.exec_driver_sql(sql, list(rows))
                 new.append(int(result.rowcount))
+        return new
+
+    def _copy_report_batches(self, batches: Sequence[Sequence[Report]]) -> list[int]:
+        """PostgreSQL: each batch is copied (``COPY ... FROM STDIN``, one stream instead of a
+        statement per row) into a temporary table, then moved into ``reports`` with the
+        retries left out; a statement per batch, not per report."""
+        columns = ", ".join(Report._fields)
+        new: list[int] = []
+        with self._writing() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS reports_incoming ON COMMIT DELETE ROWS "
+                f"AS SELECT {columns} FROM reports WITH NO DATA"
+            )
+            for rows in batches:
+                if not rows:
+                    new.append(0)
+                    continue
+                with cursor.copy(f"COPY reports_incoming ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cursor.execute(
+                    f"INSERT INTO reports ({columns}) SELECT {columns} FROM reports_incoming "
+                    "ON CONFLICT (party_id, aircraft, time) DO NOTHING"
+                )
+                new.append(int(cursor.rowcount))
+                cursor.execute("TRUNCATE reports_incoming")
         return new
 
     def latest_reports(self, since: float) -> list[Report]:
