@@ -72,7 +72,6 @@ reports = Table(
     Column("vs_mps", Float, nullable=True),
     #: One report per aircraft and time: a client's retry of a batch does not store it twice.
     Index("ix_reports_party_aircraft_time", "party_id", "aircraft", "time", unique=True),
-    Index("ix_reports_received_at", "received_at"),
 )
 
 #: Alert events of the live detector: ``event`` is new, level, or resolved.
