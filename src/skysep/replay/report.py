@@ -66,8 +66,10 @@ CORE_AFTER_S: Final = 30.0
 GRID_STEP_S: Final = 1.0
 FIGURE_SIZE_IN: Final = (10.0, 3.7)
 FIGURE_DPI: Final = 96
-#: A process is forked for the plots only when it gets at least this many.
+#: Processes are forked for the plots only when each gets at least this many.
 MIN_PLOTS_PER_PROCESS: Final = 4
+#: Plots handed to a process at a time.
+PLOTS_PER_BATCH: Final = 6
 
 _GEOD: Final = Geod(ellps="WGS84")
 _CIRCLE_AZ: Final = np.linspace(0.0, 360.0, 73)
@@ -170,24 +172,24 @@ def draw_figures(
 ) -> dict[int, str]:
     """The figures of incidents ``plotted``: base64 PNG by incident.
 
-    In this process and up to ``processes - 1`` forked ones (where the
-    platform forks), each given at least :data:`MIN_PLOTS_PER_PROCESS`.
+    In this process, or (where the platform forks, and there are at least
+    :data:`MIN_PLOTS_PER_PROCESS` figures per process) in ``processes`` forked
+    ones that take batches of :data:`PLOTS_PER_BATCH` as they finish the last
+    (figures differ in cost: long incidents have long tracks), while this one
+    collects them.
     """
     _canvas()  # before forking: the processes inherit it
     n = max(1, min(processes, len(plotted) // MIN_PLOTS_PER_PROCESS))
     if n == 1 or "fork" not in multiprocessing.get_all_start_methods():
         return _render(index, inc, plotted, max_gap_s)
-    # Round robin, so that each process gets as many severe (long) incidents.
-    chunks = [plotted[i::n] for i in range(n)]
+    batches = [plotted[i : i + PLOTS_PER_BATCH] for i in range(0, len(plotted), PLOTS_PER_BATCH)]
     _JOB[:] = [(index, inc, max_gap_s)]
     figures: dict[int, str] = {}
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=n - 1, mp_context=context) as pool:
-            futures = [pool.submit(_render_job, chunk) for chunk in chunks[1:]]
-            figures.update(_render(index, inc, chunks[0], max_gap_s))
-            for future in futures:
-                figures.update(future.result())
+        with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+            for done in pool.map(_render_job, batches):
+                figures.update(done)
     finally:
         _JOB.clear()
     return figures
