@@ -12,11 +12,14 @@ written to Parquet with traffic's writer.
 
 Reported for SkySep: the end-to-end time of the ``skysep replay`` command as
 a user runs it (process start to exit: reading the file, replay,
-incidents.csv, alerts.csv, summary.json and report.html with the default 50
-plots), the same with ``--no-report``, both the best of ``--runs`` runs; the
-replay itself in one process, state vectors per second, and misses against
-the brute-force reference (every pair of every time bin). For the peer: its
-time, and the pairs it finds or misses against SkySep's incidents.
+incidents.csv, alerts.csv, summary.json and report.html with every incident
+plotted), the same with ``--no-report``, both the best of ``--runs`` runs with
+the CPU time (user + system, the command and every process it starts) of
+that run; the replay itself in one process, state vectors per second, and
+misses against the brute-force reference (every pair of every time bin). For
+the peer: its time, and the pairs it finds or misses against SkySep's
+incidents. The 1-minute load average is read before each run: on a shared
+machine wall times mean little without it.
 """
 
 from __future__ import annotations
@@ -51,11 +54,15 @@ class Row:
     reports: int
     aircraft: int
     end_to_end_s: float
+    end_to_end_cpu_s: float
     no_report_s: float
+    no_report_cpu_s: float
     replay_s: float
     incidents: int
+    plots: int
     pairs: int
     misses: int
+    loads: tuple[float, float]
     peer_s: float | None = None
     peer_pairs: int | None = None
     peer_missed: int | None = None
@@ -73,15 +80,28 @@ def export(folder: Path) -> dict[str, Path]:
     return files
 
 
-def command(path: Path, rules_name: str, out: Path, *extra: str) -> float:
-    """Wall time of one ``skysep replay`` process, start to exit."""
+LOADS: list[float] = []
+
+
+def command(path: Path, rules_name: str, out: Path, *extra: str) -> tuple[float, float]:
+    """Wall time of one ``skysep replay`` process, start to exit, and the CPU time (user +
+    system) of it and of every process it started."""
+    LOADS.append(os.getloadavg()[0])
     started = time.perf_counter()
-    subprocess.run(
+    process = subprocess.Popen(
         [str(SKYSEP), "replay", str(path), "--preset", rules_name, "--out", str(out), *extra],
-        check=True,
         stdout=subprocess.DEVNULL,
     )
-    return time.perf_counter() - started
+    _, status, usage = os.wait4(process.pid, 0)
+    wall_s = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), process.args)
+    return wall_s, usage.ru_utime + usage.ru_stime
+
+
+def best(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """The fastest run (wall time) and its CPU time."""
+    return min(runs)
 
 
 def run_ours(name: str, path: Path, folder: Path, runs: int) -> Row:
@@ -94,15 +114,19 @@ def run_ours(name: str, path: Path, folder: Path, runs: int) -> Row:
     # End to end, as a user runs it: with report.html, and without.
     out = folder / f"out-{name}"
     command(path, rules_name, out, "--quiet")  # compiles the kernels if the cache is stale
-    end_to_end_s = min(command(path, rules_name, out) for _ in range(runs))
-    assert (out / "report.html").is_file()
-    no_report_s = min(command(path, rules_name, out, "--no-report") for _ in range(runs))
-    best = np.inf
+    LOADS.clear()
+    end_to_end_s, end_to_end_cpu_s = best([command(path, rules_name, out) for _ in range(runs)])
+    plots = (out / "report.html").read_text(encoding="utf-8").count("<img ")
+    no_report_s, no_report_cpu_s = best(
+        [command(path, rules_name, out, "--no-report") for _ in range(runs)]
+    )
+    loads = (min(LOADS), max(LOADS))
+    fastest = np.inf
     for _ in range(3):
         started = time.perf_counter()
         read = read_tracks(path)
         result = replay(read.tracks, rules)
-        best = min(best, time.perf_counter() - started)
+        fastest = min(fastest, time.perf_counter() - started)
     brute = replay(read.tracks, rules, ReplayOptions(method="brute-force"), partitions=1)
     ours = set(zip(result.incidents.aircraft_a, result.incidents.aircraft_b, strict=True))
     reference = set(zip(brute.incidents.aircraft_a, brute.incidents.aircraft_b, strict=True))
@@ -115,11 +139,15 @@ def run_ours(name: str, path: Path, folder: Path, runs: int) -> Row:
         reports=len(read.tracks),
         aircraft=result.n_aircraft,
         end_to_end_s=end_to_end_s,
+        end_to_end_cpu_s=end_to_end_cpu_s,
         no_report_s=no_report_s,
-        replay_s=best,
+        no_report_cpu_s=no_report_cpu_s,
+        replay_s=fastest,
         incidents=len(result.incidents),
+        plots=plots,
         pairs=len(ours),
         misses=misses,
+        loads=loads,
     )
 
 
@@ -152,18 +180,20 @@ def run_peer(name: str, row: Row, ours: set[tuple[str, str]]) -> None:
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| sample | reports | aircraft | `skysep replay` end to end | same, `--no-report` "
-        "| replay in process | state vectors/s | incidents | pairs | misses vs brute force "
-        "| traffic CPA | CPA pairs | CPA misses | ratio |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| sample | reports | aircraft | `skysep replay` end to end (CPU) | plots "
+        "| same, `--no-report` (CPU) | replay in process | state vectors/s | incidents | pairs "
+        "| misses vs brute force | load average | traffic CPA | CPA pairs | CPA misses | ratio |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
         peer = f"{r.peer_s:.0f} s" if r.peer_s is not None else "not run"
         ratio = f"{r.peer_s / r.end_to_end_s:.0f} x" if r.peer_s is not None else ""
         lines.append(
-            f"| {r.sample} | {r.reports:,} | {r.aircraft:,} | {r.end_to_end_s:.2f} s "
-            f"| {r.no_report_s:.2f} s | {r.replay_s:.2f} s | {r.reports / r.replay_s:,.0f} "
-            f"| {r.incidents} | {r.pairs} | {r.misses} | {peer} "
+            f"| {r.sample} | {r.reports:,} | {r.aircraft:,} "
+            f"| {r.end_to_end_s:.2f} s ({r.end_to_end_cpu_s:.2f} s) | {r.plots} "
+            f"| {r.no_report_s:.2f} s ({r.no_report_cpu_s:.2f} s) | {r.replay_s:.2f} s "
+            f"| {r.reports / r.replay_s:,.0f} | {r.incidents} | {r.pairs} | {r.misses} "
+            f"| {r.loads[0]:.1f}-{r.loads[1]:.1f} | {peer} "
             f"| {'' if r.peer_pairs is None else r.peer_pairs} "
             f"| {'' if r.peer_missed is None else r.peer_missed} | {ratio} |"
         )
@@ -178,12 +208,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="end-to-end runs (best kept)")
     args = parser.parse_args()
     rows = []
-    loads: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         files = export(folder)
         for name in args.sample:
-            loads.append(os.getloadavg()[0])
             row = run_ours(name, files[name], folder, args.runs)
             if args.peer:
                 from skysep.agreement import preset
@@ -213,12 +241,13 @@ def main() -> None:
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu}, "
             f"Python {platform.python_version()}, with "
             f"`python bench/bench_replay.py {' '.join(sys.argv[1:])}`; "
-            f"{os.cpu_count()} CPUs, 1-minute load average before each sample "
-            f"{', '.join(f'{x:.1f}' for x in loads)} (other work shared the machine).\n\n"
-            "End to end: the `skysep replay FILE --preset P --out DIR` command as a user "
-            "runs it, process start to exit (reading Parquet written by traffic, replay, "
-            "incidents.csv, alerts.csv, summary.json, report.html with its default 50 "
-            f"plots), best of {args.runs} runs; then the same with `--no-report`. "
+            f"{os.cpu_count()} CPUs; the 1-minute load average before the runs of each "
+            "sample is in the table (above the CPU count, other work shared the machine).\n\n"
+            "End to end: the `skysep replay FILE --preset P --out DIR` command as a "
+            "user runs it, process start to exit (reading Parquet written by traffic, replay, "
+            "incidents.csv, alerts.csv, summary.json, report.html with every incident "
+            f"plotted), best of {args.runs} runs, with the CPU time (user + system, all its "
+            "processes) of that run; then the same with `--no-report`. "
             "Replay in process: reading and replaying in one process (best of 3). Misses: incident "
             "pairs (and intervals) of the brute-force reference that the replay does not "
             "report. traffic CPA: `closest_point_of_approach(...).aggregate(...)` with "
