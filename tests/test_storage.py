@@ -236,27 +236,7 @@ def incident_row(a: str, b: str) -> dict[str, Any]:
 
 
 def test_incident_lifecycle_with_track_segment(store: Store) -> None:
-    row = {
-        "status": "open",
-        "party_a": "north",
-        "aircraft_a": "N1",
-        "party_b": "south",
-        "aircraft_b": "S1",
-        "start": T0,
-        "end": None,
-        "duration_s": None,
-        "min_h_m": 900.0,
-        "min_v_m": 0.0,
-        "time_of_min": T0,
-        "lat_deg": 45.0,
-        "lon_deg": 5.0,
-        "alt_m": 10_000.0,
-        "first_alert": T0 - 40,
-        "lead_time_s": 40.0,
-        "level_at_start": "warning",
-        "horizontal_m": 1000.0,
-        "vertical_m": 300.0,
-    }
+    row = {**incident_row("N1", "S1"), "first_alert": T0 - 40, "lead_time_s": 40.0}
     [incident_id] = store.insert_incidents([row])
     assert [r["id"] for r in store.incidents_with_status("open")] == [incident_id]
     store.update_incidents([(incident_id, {"status": "closed", "end": T0 + 5, "duration_s": 5.0})])

@@ -8,9 +8,9 @@ is cheap, and a command such as ``skysep replay`` imports only what it runs
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from skysep._lazy import lazy_names
 
 if TYPE_CHECKING:
     from skysep._api import detect
@@ -80,14 +80,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*__all__, *(k for k, v in globals().items() if isinstance(v, ModuleType))})
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, globals(), __all__)
