@@ -34,8 +34,7 @@ from skysep.record import (
     verify_entries,
 )
 from skysep.service import create_app
-from skysep.service._hotline import MAX_ESCALATIONS, HotlineService
-from skysep.service._live import CycleResult
+from skysep.service._hotline import MAX_ESCALATIONS, CycleWork, HotlineService
 from skysep.storage import Store
 from skysep.storage._records import RecordWriter
 from skysep.storage._schema import metadata
@@ -638,7 +637,7 @@ def test_due_selection_escalates_only_what_is_due_up_to_the_cap(store: Store) ->
         return got
 
     def cycle(now: float) -> None:
-        service.after_cycle(CycleResult(now, None, None), [])  # type: ignore[arg-type]
+        service.record_cycle(CycleWork(now, [], [], []))
 
     assert due(T0 + ACK_DEADLINE_S - 0.001) == []
     assert due(T0 + ACK_DEADLINE_S) == [(late, 1, 0.0), (half, 1, 0.0)]

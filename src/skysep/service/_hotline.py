@@ -1,13 +1,14 @@
 """The hotline and the verifiable record in the service: the cycle's hook, and the REST routes.
 
-:class:`HotlineService` is called by the live cycle (:class:`~skysep.service.LiveService`):
+:class:`HotlineService` is called by the live cycle (:class:`~skysep.service.LiveService`),
+on a thread or in the recorder process (:mod:`skysep.service._recorder`):
 
-* after each cycle's alerts and incidents are stored, :meth:`HotlineService.after_cycle`
-  appends, in one transaction, a chain entry for every alert event at caution or warning,
-  for every incident opened and closed, a ``traffic_alert`` message (requiring
-  acknowledgement) on the conflict thread of the two parties for every new or changed alert
-  at caution or warning between two parties, and an escalation for every message past its
-  deadline; then signs the new chain head;
+* after each cycle's alerts and incidents are stored, :meth:`HotlineService.record_cycle`
+  appends, in transactions of at most :data:`CHUNK` alerts each with its signed head, a
+  chain entry for every alert event at caution or warning, for every incident opened and
+  closed, a ``traffic_alert`` message (requiring acknowledgement) on the conflict thread
+  of the two parties for every new or changed alert at caution or warning between two
+  parties, and an escalation for every message past its deadline;
 * :meth:`HotlineService.deliver` then pushes the messages and escalations over the hub
   (``{"type": "message"}``, ``{"type": "escalation"}``), each with the recipient's receipt.
 
@@ -240,17 +241,6 @@ class HotlineService:
             log.warning("alerts chained at start-up", extra={"count": len(rows)})
         return len(rows)
 
-    def after_cycle(
-        self,
-        result: CycleResult,
-        incident_ids: Sequence[int],
-        pause: Callable[[], object] = lambda: None,
-    ) -> None:
-        """Record the cycle's alerts and incidents, post traffic alerts, escalate overdue
-        messages (runs in a worker thread, after the cycle's alerts went out); see
-        :meth:`record_cycle`."""
-        self.record_cycle(CycleWork.of(result, incident_ids), pause)
-
     def record_cycle(self, work: CycleWork, pause: Callable[[], object] = lambda: None) -> None:
         """A cycle's record and hotline work; its pushes wait for :meth:`deliver`.
 
@@ -293,7 +283,7 @@ class HotlineService:
         closed_rows: list[dict[str, Any]],
         due: list[tuple[dict[str, Any], int, float]],
     ) -> None:
-        """One transaction of :meth:`after_cycle`'s work, and the pushes it makes."""
+        """One transaction of :meth:`record_cycle`'s work, and the pushes it makes."""
 
         def write(w: RecordWriter) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
             posted: list[tuple[dict[str, Any], dict[str, Any], str]] = []
