@@ -505,6 +505,9 @@ def test_store_threads_messages_acks_and_escalations(store: Store) -> None:
     assert store.threads_for("east") == []
     pending = store.unanswered()
     assert [(m["id"], m["answered_by"]) for m in pending] == [(row["id"], [])]
+    assert store.unanswered([thread["id"]]) == pending  # only the listed threads' messages
+    assert store.unanswered([thread["id"] + 1]) == []
+    assert store.unanswered([]) == []
 
     def answer(w: Any) -> bool:
         reply = w.add_message(thread, "north", {"kind": "acknowledge", "refers_to": "1"},

@@ -475,7 +475,7 @@ class HotlineService:
                 "acks": [{"party": p} for p in m["answered_by"]],
                 "escalations": m["escalated_at"],
             }
-            for m in self.store.unanswered()
+            for m in self.store.unanswered([int(t["id"]) for t in rows])
         ]
         return [
             thread_view(t, party, [m for m in pending if m["thread_id"] == t["id"]]) for t in rows

@@ -636,11 +636,16 @@ class HotlineRecordStore:
             )
         return by_id
 
-    def unanswered(self) -> list[dict[str, Any]]:
+    def unanswered(self, thread_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """Messages that require acknowledgement and lack one from a recipient (the other
         party; both parties for the service's own), each with its thread's parties, the
-        parties that answered (``answered_by``) and its escalation times."""
-        return self._pending(_unanswered())
+        parties that answered (``answered_by``) and its escalation times; only those of
+        ``thread_ids`` when given."""
+        if thread_ids is None:
+            return self._pending(_unanswered())
+        if not thread_ids:
+            return []
+        return self._pending(_unanswered(messages.c.thread_id.in_(list(thread_ids))))
 
     def escalation_candidates(
         self,
