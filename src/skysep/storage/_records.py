@@ -580,61 +580,18 @@ class HotlineRecordStore:
             query = query.where(messages.c.created_at <= until)
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(query.order_by(messages.c.id)).all()]
-            ids = [r["id"] for r in rows]
-            answered = conn.execute(
-                select(acks).where(acks.c.message_id.in_(ids)).order_by(acks.c.time)
-            ).all()
-            escalated = conn.execute(
-                select(escalations)
-                .where(escalations.c.message_id.in_(ids))
-                .order_by(escalations.c.attempt)
-            ).all()
-        by_id = {r["id"]: r for r in rows}
-        for r in rows:
-            r["acks"], r["escalations"] = [], []
-        for a in answered:
-            by_id[a.message_id]["acks"].append(
-                {"party": a.party, "time": a.time, "reply_id": a.reply_id}
-            )
-        for e in escalated:
-            by_id[e.message_id]["escalations"].append(
-                {"attempt": e.attempt, "time": e.time, "escalation_id": e.escalation_id}
-            )
-        return rows
+            return _with_answers(conn, rows)
 
     def messages_with_answers(self, message_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Messages by id, each with its ``acks`` and ``escalations`` (as
         :meth:`thread_messages` gives them); ids not found are left out."""
         ids = list(dict.fromkeys(message_ids))
         rows: list[dict[str, Any]] = []
-        answered: list[Any] = []
-        escalated: list[Any] = []
         with self.engine.connect() as conn:
             for chunk in _chunks(ids):
-                rows += [
-                    dict(r._mapping)
-                    for r in conn.execute(select(messages).where(messages.c.id.in_(chunk)))
-                ]
-                answered += conn.execute(
-                    select(acks).where(acks.c.message_id.in_(chunk)).order_by(acks.c.time)
-                ).all()
-                escalated += conn.execute(
-                    select(escalations)
-                    .where(escalations.c.message_id.in_(chunk))
-                    .order_by(escalations.c.attempt)
-                ).all()
-        by_id = {r["id"]: r for r in rows}
-        for r in rows:
-            r["acks"], r["escalations"] = [], []
-        for a in answered:
-            by_id[a.message_id]["acks"].append(
-                {"party": a.party, "time": a.time, "reply_id": a.reply_id}
-            )
-        for e in escalated:
-            by_id[e.message_id]["escalations"].append(
-                {"attempt": e.attempt, "time": e.time, "escalation_id": e.escalation_id}
-            )
-        return by_id
+                query = select(messages).where(messages.c.id.in_(chunk))
+                rows += [dict(r._mapping) for r in conn.execute(query)]
+            return {r["id"]: r for r in _with_answers(conn, rows)}
 
     def unanswered(self, thread_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """Messages that require acknowledgement and lack one from a recipient (the other
@@ -707,25 +664,38 @@ class HotlineRecordStore:
         return int(last) + 1 if found is None else int(found)
 
     def _pending(self, query: Select[Any]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        answered: list[Any] = []
-        escalated: list[Any] = []
+        """The messages of ``query``, each with the parties that answered it
+        (``answered_by``) and its escalation times (``escalated_at``)."""
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(query).all()]
-            ids = [r["id"] for r in rows]
-            for chunk in _chunks(ids):
-                answered += conn.execute(select(acks).where(acks.c.message_id.in_(chunk))).all()
-                escalated += conn.execute(
-                    select(escalations).where(escalations.c.message_id.in_(chunk))
-                ).all()
-        by_id = {r["id"]: r for r in rows}
+            rows = _with_answers(conn, [dict(r._mapping) for r in conn.execute(query).all()])
         for r in rows:
-            r["answered_by"], r["escalated_at"] = [], []
-        for a in answered:
-            by_id[a.message_id]["answered_by"].append(a.party)
-        for e in escalated:
-            by_id[e.message_id]["escalated_at"].append(float(e.time))
+            r["answered_by"] = [a["party"] for a in r.pop("acks")]
+            r["escalated_at"] = [float(e["time"]) for e in r.pop("escalations")]
         return rows
+
+
+def _with_answers(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (messages), each given its ``acks`` ([{party, time, reply_id}], in time
+    order) and ``escalations`` ([{attempt, time, escalation_id}], in attempt order)."""
+    by_id = {r["id"]: r for r in rows}
+    for r in rows:
+        r["acks"], r["escalations"] = [], []
+    for chunk in _chunks(list(by_id)):
+        for a in conn.execute(
+            select(acks).where(acks.c.message_id.in_(chunk)).order_by(acks.c.time)
+        ):
+            by_id[a.message_id]["acks"].append(
+                {"party": a.party, "time": a.time, "reply_id": a.reply_id}
+            )
+        for e in conn.execute(
+            select(escalations)
+            .where(escalations.c.message_id.in_(chunk))
+            .order_by(escalations.c.attempt)
+        ):
+            by_id[e.message_id]["escalations"].append(
+                {"attempt": e.attempt, "time": e.time, "escalation_id": e.escalation_id}
+            )
+    return rows
 
 
 def _answers() -> ScalarSelect[int]:
