@@ -140,6 +140,18 @@ def test_batches_of_a_group_commit_count_their_own_new_reports(store: Store) -> 
     assert store.insert_report_batches([]) == []
 
 
+def test_a_group_that_cannot_be_stored_is_a_storage_error_and_stores_nothing(
+    store: Store,
+) -> None:
+    """On both databases (PostgreSQL copies through the driver's own cursor): the error
+    names the database and what it said, and the good batch of the group is not stored."""
+    bad = report("N2", T0, lat_deg=[45.0])  # type: ignore[arg-type]
+    with pytest.raises(StorageError, match="none of the 2 report batch") as info:
+        store.insert_report_batches([[report("N1", T0)], [bad]])
+    assert str(info.value).startswith(f"{store.url}: ")
+    assert store.count_reports() == 0
+
+
 def alert(event: str, level: str, t: float, b: str = "S1") -> dict[str, object]:
     return {
         "time": t,

@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from skysep import units
-from skysep.errors import ServiceError, StorageError
+from skysep.errors import ServiceError
 from skysep.service._models import ALTITUDE_ERROR, Problem, ReportBatch, ReportIn, iso
 from skysep.service._processes import WorkerDiedError, WorkerProcess, leave_with_parent
 from skysep.storage import Report, Store
@@ -132,10 +131,7 @@ def ingest_group(store: Store, batches: Sequence[BatchIn]) -> list[BatchStored |
         else:
             out.append(None)
             good.append(rows)
-    try:
-        counts = iter(store.insert_report_batches(good))
-    except SQLAlchemyError as exc:  # a plain error: it crosses the process boundary
-        raise StorageError(f"{store.url}: reports not stored: {exc.__class__.__name__}") from None
+    counts = iter(store.insert_report_batches(good))
     rows_of = iter(good)
     return [
         item if item is not None else BatchStored.of(next(rows_of), next(counts)) for item in out

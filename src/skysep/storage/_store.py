@@ -484,15 +484,29 @@ class Store(HotlineRecordStore, OperationsStore):
 
     def insert_report_batches(self, batches: Sequence[Sequence[Report]]) -> list[int]:
         """Several clients' batches in one committed transaction (one fsync for all of them);
-        how many reports of each were new. All are stored, or none."""
-        if self.dialect == "postgresql":
-            return self._copy_report_batches(batches)
+        how many reports of each were new. All are stored, or none: a failure is a
+        :class:`StorageError` naming the database and the reason."""
+        insert = (
+            self._copy_report_batches
+            if self.dialect == "postgresql"
+            else self._insert_report_batches
+        )
+        try:
+            return insert(batches)
+        # The driver's own errors too: the PostgreSQL path writes through its cursor.
+        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
+            raise StorageError(
+                f"{self.url}: none of the {len(batches)} report batch(es) was stored: "
+                f"{_reason(exc)}"
+            ) from None
+
+    def _insert_report_batches(self, batches: Sequence[Sequence[Report]]) -> list[int]:
+        """SQLite: one executemany per batch at the driver (sqlite3's is in C): the statement
+        is fixed, the rows are plain tuples."""
         sql = _INSERT_REPORTS[self.dialect].format(
             columns=", ".join(Report._fields), marks=", ".join(["?"] * len(Report._fields))
         )
         new: list[int] = []
-        # One executemany per batch at the driver (sqlite3's is in C): the statement is
-        # fixed, the rows are plain tuples.
         with self._writing() as conn:
             for rows in batches:
                 if not rows:
@@ -766,7 +780,8 @@ def _report(r: Any) -> Report:
     )
 
 
-def _reason(exc: SQLAlchemyError) -> str:
+def _reason(exc: Exception) -> str:
+    """The first line of what the database said."""
     if isinstance(exc, OperationalError) and exc.orig is not None:
         return str(exc.orig).strip().splitlines()[0]
     return str(exc).strip().splitlines()[0]
