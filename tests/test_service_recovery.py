@@ -54,7 +54,9 @@ def test_unchained_alerts_are_chained_at_start_up_once(tmp_path: Path) -> None:
     start(store, key)
     assert store.chain_entries() == []
     # Stored by a cycle, not chained: the process died in between.
-    ids = store.insert_alerts([alert(1, "caution"), alert(2, "advisory"), alert(3, "warning")])
+    ids, _ = store.store_cycle(
+        [alert(1, "caution"), alert(2, "advisory"), alert(3, "warning")], [], []
+    )
     start(store, key)
     entries = store.chain_entries()
     assert [(e.kind, e.payload["id"]) for e in entries] == [("alert", ids[0]), ("alert", ids[2])]

@@ -177,13 +177,15 @@ def alert(event: str, level: str, t: float, b: str = "S1") -> dict[str, object]:
 
 
 def test_alerts_filters_and_active_pairs(store: Store) -> None:
-    ids = store.insert_alerts(
+    ids, _ = store.store_cycle(
         [
             alert("new", "caution", T0),
             alert("level", "warning", T0 + 1),
             alert("new", "advisory", T0 + 2, b="S2"),
             alert("resolved", "advisory", T0 + 3, b="S2"),
-        ]
+        ],
+        [],
+        [],
     )
     assert ids == sorted(ids)
     assert len(set(ids)) == 4
@@ -201,7 +203,7 @@ def test_alerts_filters_and_active_pairs(store: Store) -> None:
 
 def test_a_cycle_is_stored_in_one_transaction(store: Store) -> None:
     """Events, new incidents and changes of earlier incidents: all, with their ids, or none."""
-    [earlier] = store.insert_incidents([incident_row("N1", "S1")])
+    _, [earlier] = store.store_cycle([], [incident_row("N1", "S1")], [])
     events = [alert("new", "caution", T0 + 1), alert("level", "warning", T0 + 1)]
     changes = [
         (earlier, {"status": "closed", "end": T0 + 1, "duration_s": 1.0}),
@@ -249,9 +251,11 @@ def incident_row(a: str, b: str) -> dict[str, Any]:
 
 def test_incident_lifecycle_with_track_segment(store: Store) -> None:
     row = {**incident_row("N1", "S1"), "first_alert": T0 - 40, "lead_time_s": 40.0}
-    [incident_id] = store.insert_incidents([row])
+    _, [incident_id] = store.store_cycle([], [row], [])
     assert [r["id"] for r in store.incidents_with_status("open")] == [incident_id]
-    store.update_incidents([(incident_id, {"status": "closed", "end": T0 + 5, "duration_s": 5.0})])
+    store.store_cycle(
+        [], [], [(incident_id, {"status": "closed", "end": T0 + 5, "duration_s": 5.0})]
+    )
     segment = [report("N1", T0), report("S1", T0, party="south")]
     store.record_incident_tracks(incident_id, segment)
     stored = store.incident(incident_id)

@@ -594,11 +594,6 @@ class Store(HotlineRecordStore, OperationsStore):
 
     # -- alerts ----------------------------------------------------------------------------
 
-    def insert_alerts(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Append alert events (one transaction); returns their ids in order."""
-        with self._writing() as conn:
-            return _insert_returning_ids(conn, alerts, rows)
-
     def store_cycle(
         self,
         events: Sequence[Mapping[str, Any]],
@@ -675,17 +670,6 @@ class Store(HotlineRecordStore, OperationsStore):
             return [dict(r._mapping) for r in conn.execute(query).all()]
 
     # -- incidents -------------------------------------------------------------------------
-
-    def insert_incidents(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Several incidents in one committed transaction; their ids in order."""
-        with self._writing() as conn:
-            return _insert_returning_ids(conn, incidents, rows)
-
-    def update_incidents(self, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-        """Several incidents' changed values in one committed transaction."""
-        if changes:
-            with self._writing() as conn:
-                _update_incidents(conn, changes)
 
     def record_incident_tracks(
         self, incident_id: int, rows: Sequence[Report], status: str = "recorded"
