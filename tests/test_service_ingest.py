@@ -137,9 +137,9 @@ def test_a_group_commits_good_batches_and_refuses_bad_ones_each_on_its_own(
     store = Store.open(str(tmp_path / "group.sqlite3"))
     good = head_on(T0)["south"]
     batches = [
-        BatchIn("south", good, T0, T0),
-        BatchIn("north", b'{"reports": [{"aircraft": "N1"}]}', T0, T0),
-        BatchIn("north", b'{"reports": []}', T0, T0),
+        BatchIn("south", good, T0),
+        BatchIn("north", b'{"reports": [{"aircraft": "N1"}]}', T0),
+        BatchIn("north", b'{"reports": []}', T0),
     ]
     replies = ingest_group(store, batches)
     assert isinstance(replies[0], BatchStored)

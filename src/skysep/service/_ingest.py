@@ -44,9 +44,9 @@ class BatchIn:
     party_id: str
     #: Bytes are parsed as JSON; anything else is taken as the decoded ``reports`` value.
     body: object
-    #: When the service received it, and its clock then (epoch seconds).
+    #: When the service received it, by its clock (epoch seconds): the reports'
+    #: ``received_at``, and what a report's time may not be more than MAX_FUTURE_S ahead of.
     received: float
-    now: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ def parse_batch(batch: BatchIn) -> list[Report]:
             f"{len(problems)} problem(s) in the request; nothing was stored", 422, problems
         ) from None
     times = [r.time_s for r in reports]
-    check_batch(batch.party_id, reports, times, batch.now)
+    check_batch(batch.party_id, reports, times, batch.received)
     kt_to_mps, fpm_to_mps = units.kt_to_mps, units.fpm_to_mps
     party, received = batch.party_id, batch.received
     return [
@@ -161,7 +161,6 @@ class Ingestor:
 
     def __init__(self, store: Store, *, process: bool) -> None:
         self.store = store
-        self.process = process
         url = store.engine.url.render_as_string(hide_password=False)
         self.worker = WorkerProcess("ingest", _start_worker, (url,)) if process else None
 

@@ -209,11 +209,10 @@ class LiveService:
         list of reports. Returns (reports in the batch, of which already
         stored); a bad batch raises :class:`BatchError` naming every problem.
         """
-        now = self.clock()
         done: asyncio.Future[BatchStored | BatchRefused] = (
             asyncio.get_running_loop().create_future()
         )
-        self._waiting_reports.append((BatchIn(party_id, body, now, now), done))
+        self._waiting_reports.append((BatchIn(party_id, body, self.clock()), done))
         if not self._committing:
             self._committing = True
             self._commit_task = asyncio.create_task(self._commit_waiting(), name="skysep-commit")
