@@ -187,11 +187,13 @@ class CycleWork:
     closed: list[int]
 
     @classmethod
-    def of(cls, result: CycleResult, incident_ids: Sequence[int]) -> CycleWork:
+    def of(cls, result: CycleResult) -> CycleWork:
+        """A stored cycle's work; the incidents as they are now (the detector goes on
+        updating its own rows of them)."""
         return cls(
             result.time,
             list(result.events),
-            [{**row, "id": i} for row, i in zip(result.opened, incident_ids, strict=True)],
+            [dict(row) for row in result.opened],
             [i for i, values in result.changed if values.get("status") == "closed"],
         )
 

@@ -325,8 +325,10 @@ class Detector:
             )
 
     def attach_incident_ids(self, result: CycleResult, ids: Sequence[int]) -> None:
-        """Give the incidents opened by ``result`` the ids storage assigned them."""
+        """Give the incidents opened by ``result`` the ids storage assigned them (each row of
+        ``result.opened`` gets its ``id``)."""
         for row, incident_id in zip(result.opened, ids, strict=True):
+            row["id"] = incident_id
             pair = (
                 aircraft_key(row["party_a"], row["aircraft_a"]),
                 aircraft_key(row["party_b"], row["aircraft_b"]),

@@ -93,7 +93,7 @@ class LiveService:
         self._pending_tracks: dict[int, dict[str, Any]] = {}
         self._task: asyncio.Task[None] | None = None
         #: Cycles whose hotline, record and operations work is still to do, in order.
-        self._follow: asyncio.Queue[tuple[CycleResult, list[int]]] = asyncio.Queue()
+        self._follow: asyncio.Queue[CycleResult] = asyncio.Queue()
         self._follow_task: asyncio.Task[None] | None = None
         #: Report batches waiting for the next group commit, and whether one is under way.
         self._waiting_reports: list[tuple[BatchIn, asyncio.Future[BatchStored | BatchRefused]]] = []
@@ -178,9 +178,9 @@ class LiveService:
     async def _follow_loop(self) -> None:
         """The hotline, record and operations work of each cycle, in order, off the alert path."""
         while True:
-            result, incident_ids = await self._follow.get()
+            result = await self._follow.get()
             try:
-                await self._follow_up(result, incident_ids)
+                await self._follow_up(result)
             except Exception:  # logged; the next cycle's work goes on
                 log.exception("cycle follow-up failed")
             finally:
@@ -258,7 +258,7 @@ class LiveService:
         self._cycle_idle.clear()
         try:
             snapshot = self.picture.snapshot(now)
-            result, incident_ids = await asyncio.to_thread(self._detect_and_store, snapshot)
+            result = await asyncio.to_thread(self._detect_and_store, snapshot)
             self._deliver_alerts(result)
             # Who may see which aircraft: for the traffic views, after the alerts went out.
             result.visible = await asyncio.to_thread(
@@ -269,9 +269,9 @@ class LiveService:
         finally:
             self._cycle_idle.set()
         if inline:
-            await self._follow_up(result, incident_ids)
+            await self._follow_up(result)
         else:
-            self._follow.put_nowait((result, incident_ids))
+            self._follow.put_nowait(result)
         self._cycles += 1
         stats = CycleStats(
             now,
@@ -295,18 +295,18 @@ class LiveService:
         )
         return result
 
-    def _detect_and_store(self, snapshot: Snapshot) -> tuple[CycleResult, list[int]]:
+    def _detect_and_store(self, snapshot: Snapshot) -> CycleResult:
         result = self.detector.cycle(snapshot, visible=False)
         # One transaction for the cycle (a commit is an fsync): a busy cycle changes hundreds.
         ids, incident_ids = self.store.store_cycle(result.events, result.opened, result.changed)
         for event, alert_id in zip(result.events, ids, strict=True):
             event["id"] = alert_id
         self.detector.attach_incident_ids(result, incident_ids)
-        return result, list(incident_ids)
+        return result
 
-    async def _follow_up(self, result: CycleResult, incident_ids: list[int]) -> None:
+    async def _follow_up(self, result: CycleResult) -> None:
         if self.hotline is not None:  # chain the alerts and incidents, post traffic alerts
-            work = CycleWork.of(result, incident_ids)
+            work = CycleWork.of(result)
             if self.recorder is not None:
                 try:
                     outbox = await self.recorder.call(record_in_recorder, work)
