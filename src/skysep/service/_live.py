@@ -136,20 +136,23 @@ class LivePicture:
         return len(self._row)
 
     def _new_row(self, party: str, aircraft: str, key: tuple[str, str]) -> int:
-        columns = (self._time, self._received, self._lat, self._lon, self._alt)
+        """A row for a new aircraft: a stale one's, or a new one at the end (its values are
+        written by :meth:`update`)."""
         if self._free:
             row = self._free.pop()
-            self._party[row], self._aircraft[row] = party, aircraft
-            self._key[row] = aircraft_key(party, aircraft)
-            self._used[row] = True
         else:
             row = len(self._used)
-            self._used.append(True)
-            self._party.append(party)
-            self._aircraft.append(aircraft)
-            self._key.append(aircraft_key(party, aircraft))
-            for column in (*columns, self._gs, self._trk, self._vs):
-                column.append(0.0)
+            self._used.append(False)
+            for names in (self._party, self._aircraft, self._key):
+                names.append("")
+            for values in (
+                self._time, self._received, self._lat, self._lon, self._alt,
+                self._gs, self._trk, self._vs,
+            ):  # fmt: skip
+                values.append(0.0)
+        self._used[row] = True
+        self._party[row], self._aircraft[row] = party, aircraft
+        self._key[row] = aircraft_key(party, aircraft)
         self._row[key] = row
         return row
 
