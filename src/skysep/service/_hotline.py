@@ -704,7 +704,6 @@ def _hotline(request: Request) -> HotlineService:
     return service
 
 
-Caller = Party
 Hotline = Annotated[HotlineService, Depends(_hotline)]
 
 
@@ -726,7 +725,7 @@ router = APIRouter(tags=["hotline"])
 
 @router.get("/v1/threads", response_model=list[ThreadOut], responses=_errors(401, 403, 422))
 async def list_threads(
-    party: Caller,
+    party: Party,
     hotline: Hotline,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ThreadOut]:
@@ -740,7 +739,7 @@ async def list_threads(
     status_code=201,
     responses=_errors(401, 403, 404, 422),
 )
-async def open_thread(body: ThreadIn, party: Caller, hotline: Hotline) -> ThreadOut:
+async def open_thread(body: ThreadIn, party: Party, hotline: Hotline) -> ThreadOut:
     """Open a thread with another party (conflict threads are opened by the service)."""
     return await run_in_threadpool(hotline.open_thread, party, body)
 
@@ -750,7 +749,7 @@ async def open_thread(body: ThreadIn, party: Caller, hotline: Hotline) -> Thread
     response_model=ThreadDetail,
     responses=_errors(401, 403, 404, 422),
 )
-async def read_thread(thread_id: int, party: Caller, hotline: Hotline) -> ThreadDetail:
+async def read_thread(thread_id: int, party: Party, hotline: Hotline) -> ThreadDetail:
     """A thread of the caller's with its messages, rendered in the caller's language."""
     return await run_in_threadpool(hotline.read, thread_id, party)
 
@@ -772,7 +771,7 @@ async def _send(
     responses=_errors(401, 403, 404, 409, 422),
 )
 async def send_message(
-    thread_id: int, body: MessageIn, party: Caller, hotline: Hotline, request: Request
+    thread_id: int, body: MessageIn, party: Party, hotline: Hotline, request: Request
 ) -> MessageOut:
     """Send a message (free text or structured) on a thread; stored and recorded in the chain
     before the reply, then pushed to both parties' WebSockets. An ``acknowledge`` or
@@ -787,7 +786,7 @@ async def send_message(
     responses=_errors(401, 403, 404, 409, 422),
 )
 async def acknowledge(
-    thread_id: int, message_id: int, party: Caller, hotline: Hotline, request: Request
+    thread_id: int, message_id: int, party: Party, hotline: Hotline, request: Request
 ) -> MessageOut:
     """Acknowledge a message (the same as sending ``{"kind": "acknowledge", "refers_to"}``)."""
     body = MessageIn(
@@ -803,7 +802,7 @@ async def acknowledge(
     responses=_errors(401, 403, 422),
 )
 async def receipts(
-    party: Caller,
+    party: Party,
     hotline: Hotline,
     after_seq: Annotated[int, Query(ge=-1, description="Only entries after this seq.")] = -1,
     limit: Annotated[int, Query(ge=1, le=MAX_RECEIPTS)] = 100,
@@ -819,7 +818,7 @@ async def receipts(
     tags=["record"],
     responses=_errors(401, 403, 422),
 )
-async def record_key(_party: Caller, hotline: Hotline) -> KeyOut:
+async def record_key(_party: Party, hotline: Hotline) -> KeyOut:
     """The server's Ed25519 public key, which signs heads, receipts and evidence bundles."""
     return KeyOut(
         algorithm="Ed25519",

@@ -951,7 +951,6 @@ def _service(request: Request) -> OperationsService:
     return service
 
 
-Caller = Party
 Operations = Annotated[OperationsService, Depends(_service)]
 
 
@@ -1015,7 +1014,7 @@ def _push(request: Request, pushes: Iterable[tuple[str, dict[str, Any]]]) -> Non
     responses=_errors(401, 403, 409, 422),
 )
 async def file_operation(
-    document: Document, party: Caller, service: Operations, request: Request
+    document: Document, party: Party, service: Operations, request: Request
 ) -> OperationFiled:
     """File an operation (state ``planned``). Its id is ``operation.id`` in the document (a
     new one is made when absent), unique among the caller's operations. Every overlap with
@@ -1028,7 +1027,7 @@ async def file_operation(
 
 @router.get("/v1/operations", response_model=list[OperationOut], responses=_errors(401, 403, 422))
 async def list_operations(
-    party: Caller,
+    party: Party,
     service: Operations,
     state: Annotated[
         list[Literal["planned", "active", "ended", "cancelled"]] | None,
@@ -1044,7 +1043,7 @@ async def list_operations(
     response_model=OperationOut,
     responses=_errors(401, 403, 404, 422),
 )
-async def read_operation(operation_id: str, party: Caller, service: Operations) -> OperationOut:
+async def read_operation(operation_id: str, party: Party, service: Operations) -> OperationOut:
     """One of the caller's operations, with the document as filed."""
     return await run_in_threadpool(service.operation, party, operation_id)
 
@@ -1055,7 +1054,7 @@ async def read_operation(operation_id: str, party: Caller, service: Operations) 
     responses=_errors(401, 403, 404, 409, 422),
 )
 async def change_operation(
-    operation_id: str, document: Document, party: Caller, service: Operations, request: Request
+    operation_id: str, document: Document, party: Party, service: Operations, request: Request
 ) -> OperationFiled:
     """Replace a planned or active operation's volumes (and name, aircraft); its state is
     kept. It is checked again: new or changed overlaps are notified, those that are gone
@@ -1071,7 +1070,7 @@ async def change_operation(
     responses=_errors(401, 403, 404, 409, 422),
 )
 async def change_state(
-    operation_id: str, body: StateIn, party: Caller, service: Operations, request: Request
+    operation_id: str, body: StateIn, party: Party, service: Operations, request: Request
 ) -> OperationFiled:
     """planned → active → ended, or planned/active → cancelled. An ended or cancelled
     operation's overlaps are withdrawn; an active one's volumes are watched live."""
@@ -1082,7 +1081,7 @@ async def change_state(
 
 @router.get("/v1/notices", response_model=list[NoticeOut], responses=_errors(401, 403, 422))
 async def list_notices(
-    party: Caller,
+    party: Party,
     service: Operations,
     after_id: Annotated[int | None, Query(ge=0, description="Only ids above this.")] = None,
     operation_id: Annotated[str | None, Query(description="One of the caller's.")] = None,
@@ -1101,7 +1100,7 @@ async def list_notices(
     "/v1/volume-alerts", response_model=list[VolumeAlertOut], responses=_errors(401, 403, 422)
 )
 async def list_volume_alerts(
-    party: Caller,
+    party: Party,
     service: Operations,
     after_id: Annotated[int | None, Query(ge=0, description="Only ids above this.")] = None,
     kind: Literal["intrusion", "conformance"] | None = None,

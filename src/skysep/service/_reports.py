@@ -24,8 +24,6 @@ from skysep.storage import Store
 
 __all__ = ["incident_report_html", "router"]
 
-Caller = Party
-
 
 _ERRORS: Final = {
     401: "No token, or an unknown or revoked one.",
@@ -78,7 +76,7 @@ router = APIRouter(tags=["incidents"])
         **_errors(401, 403, 404, 409, 422),
     },
 )
-async def incident_report(incident_id: int, party: Caller, request: Request) -> HTMLResponse:
+async def incident_report(incident_id: int, party: Party, request: Request) -> HTMLResponse:
     """The printable report of one of the party's incidents, as ``skysep evidence export
     ID --html`` writes it: its evidence bundle is exported and verified with the server's
     key first."""
