@@ -549,6 +549,7 @@ class HealthSample:
     latency_s: float
     aircraft: int
     cycle_ms: float
+    alerts_ms: float
     cycle_time: str | None
     rss_kib: int
     hwm_kib: int
@@ -601,6 +602,7 @@ class Result:
     server_cpu_pct: float = 0.0
     others_cores: float = 0.0
     cycle_ms: dict[str, float] = field(default_factory=dict)
+    alerts_ms: dict[str, float] = field(default_factory=dict)
     cycles_sampled: int = 0
     health_ms: dict[str, float] = field(default_factory=dict)
     aircraft_min: int = 0
@@ -694,6 +696,7 @@ def run(args: argparse.Namespace, console: Console) -> Result:
                         time.time() - t0,
                         int(body["aircraft"]),
                         float(body["cycle_ms"] or math.nan),
+                        float(body.get("alerts_ms") or math.nan),
                         body["cycle_time"],
                         rss,
                         hwm,
@@ -748,6 +751,9 @@ def run(args: argparse.Namespace, console: Console) -> Result:
         result.others_cores = max(others, 0.0) / wall
     by_cycle = {x.cycle_time: x.cycle_ms for x in s if x.cycle_time is not None}
     result.cycle_ms = _pcts(list(by_cycle.values()))
+    result.alerts_ms = _pcts(
+        list({x.cycle_time: x.alerts_ms for x in s if x.cycle_time is not None}.values())
+    )
     result.cycles_sampled = len(by_cycle)
     result.health_ms = _pcts([x.latency_s for x in s], 1e3)
     counts = [x.aircraft for x in s] or [0]
@@ -800,6 +806,10 @@ def main_rows(r: Result) -> list[tuple[str, str]]:
         (
             f"Cycle duration p50 / p99 / max (/health cycle_ms, {r.cycles_sampled} cycles)",
             " / ".join(_ms(r.cycle_ms, k) for k in ("p50", "p99", "max")),
+        ),
+        (
+            "Cycle start -> alerts handed to the WebSockets p50 / p99 / max (/health alerts_ms)",
+            " / ".join(_ms(r.alerts_ms, k) for k in ("p50", "p99", "max")),
         ),
         (
             "/health latency p50 / p99 / max",

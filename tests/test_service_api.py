@@ -130,6 +130,16 @@ def test_health_needs_no_token(service: Service) -> None:
     body = service.client.get("/health").json()
     assert body["status"] == "ok"
     assert body["database"] == "sqlite"
+    assert body["cycle_time"] is None
+    assert body["cycle_ms"] is None
+    assert body["alerts_ms"] is None
+
+
+def test_health_times_the_last_cycle(service: Service) -> None:
+    service.cycle(T0)
+    body = service.client.get("/health").json()
+    assert body["cycle_time"] is not None
+    assert 0.0 < body["alerts_ms"] <= body["cycle_ms"]
 
 
 def test_admin_and_party_tokens_do_not_mix(service: Service) -> None:

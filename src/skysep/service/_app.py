@@ -204,6 +204,7 @@ def create_app(
             aircraft=live.aircraft_count(),
             cycle_time=None if stats is None else iso(stats.time),
             cycle_ms=None if stats is None else round(stats.duration_ms, 2),
+            alerts_ms=None if stats is None else round(stats.alerts_ms, 2),
         )
 
     @app.get("/v1/me", response_model=Me, tags=["parties"], responses=_errors(401, 403, 422))

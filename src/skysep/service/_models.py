@@ -298,7 +298,13 @@ class Health(BaseModel):
     database: str
     aircraft: int
     cycle_time: str | None
-    cycle_ms: float | None
+    cycle_ms: float | None = Field(
+        description="How long the last cycle took, from its start to its last step."
+    )
+    alerts_ms: float | None = Field(
+        description="The last cycle's start to its alerts handed to the WebSockets and "
+        "event streams (detected, stored, published)."
+    )
 
 
 assert set(LANGUAGES) == {"en", "fr", "ru"}, "PartyIn.language must list the agreement's languages"
