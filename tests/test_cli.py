@@ -214,3 +214,53 @@ def test_detect_with_the_well_clear_detector(tmp_path: Path) -> None:
     header, rows = read_rows(out2)
     assert header == list(CONFLICT_COLUMNS)
     assert [(r["aircraft_a"], r["aircraft_b"]) for r in rows] == [("D1", "D2")]
+
+
+def test_help_lists_every_command_without_loading_the_heavy_ones() -> None:
+    """``skysep --help`` names the lazy commands from their registered summaries: neither
+    the service (FastAPI, SQLAlchemy) nor the engine's compiled kernels (numba) load."""
+    script = (
+        "import sys\n"
+        "from skysep.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        "result = CliRunner().invoke(app, ['--help'], terminal_width=200)\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(result.output)\n"
+        "heavy = ['fastapi', 'sqlalchemy', 'numba', 'skysep.service', 'skysep.engine._detect']\n"
+        "print('LOADED:', ' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    help_text, loaded = done.stdout.rsplit("LOADED:", 1)
+    assert loaded.split() == []
+    from skysep.cli import _LAZY
+
+    for name in [*_LAZY, "detect", "replay", "daa", "agreement"]:
+        assert f" {name} " in help_text, name
+
+
+@pytest.mark.parametrize("name", ["simulate", "evidence", "ops", "serve", "party", "admin", "demo"])
+def test_a_lazy_commands_summary_is_the_real_ones(name: str) -> None:
+    import typer
+
+    from skysep.cli import _LAZY, app
+
+    group = typer.main.get_group(app)
+    placeholder = group.commands[name]
+    group.load(name)  # type: ignore[attr-defined]
+    real = group.commands[name]
+    assert real is not placeholder
+    assert placeholder.help == (real.help or "").strip().split("\n\n")[0].replace("\n", " ")
+    assert set(_LAZY) == {"simulate", "evidence", "ops", "serve", "party", "admin", "demo"}
+
+
+def test_a_lazy_command_runs_and_shows_its_own_help() -> None:
+    serve = run("serve", "--help")
+    assert serve.returncode == 0, serve.stderr
+    assert "--db" in serve.stdout
+    assert "--worker-processes" in serve.stdout
+    ops = run("ops", "check", "--help")
+    assert ops.returncode == 0, ops.stderr
+    assert "Usage: skysep ops check" in ops.stdout

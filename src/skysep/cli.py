@@ -19,30 +19,38 @@ from skysep.agreement import DETECTORS, KEYS, PRESETS, Agreement, load_agreement
 from skysep.errors import SkySepError
 from skysep.io import read_states, write_conflicts
 
-#: Commands registered by name ("module:attribute") and imported only when run or
-#: listed: the service's module alone loads FastAPI and SQLAlchemy (1.5 s), which
-#: ``skysep replay`` and ``skysep detect`` need not wait for.
+#: Commands registered by name ("module:attribute") and imported only when run (or
+#: asked for their own help): the service's module alone loads FastAPI and SQLAlchemy
+#: (1.5 s), which ``skysep replay``, ``skysep detect`` and ``skysep --help`` need not wait
+#: for. ``skysep --help`` lists them with the one-line help given at registration (a test
+#: checks it against the real command's).
 _LAZY: dict[str, str] = {}
 
 
 class _LazyGroup(TyperGroup):
-    """The top-level group: swaps a lazy command's placeholder for the real one on first use."""
+    """The top-level group: swaps a lazy command's placeholder for the real one when it runs."""
 
     # Typed Any: Typer's click is vendored (typer._click), not the public click.
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args:
+            self.load(args[0])
+        return super().resolve_command(ctx, args)
+
+    def load(self, cmd_name: str) -> None:
+        """Import lazy command ``cmd_name`` and put it in its placeholder's place (once)."""
         target = _LAZY.get(cmd_name)
-        if target is not None and cmd_name not in self._loaded():
-            module, attribute = target.split(":")
-            obj = getattr(importlib.import_module(module), attribute)
-            # Converted by Typer as it converts them nested in this app.
-            holder = typer.Typer()
-            if isinstance(obj, typer.Typer):
-                holder.add_typer(obj, name=cmd_name)
-            else:
-                holder.command(cmd_name)(obj)
-            self.commands[cmd_name] = typer.main.get_group(holder).commands[cmd_name]
-            self._loaded().add(cmd_name)
-        return super().get_command(ctx, cmd_name)
+        if target is None or cmd_name in self._loaded():
+            return
+        module, attribute = target.split(":")
+        obj = getattr(importlib.import_module(module), attribute)
+        # Converted by Typer as it converts them nested in this app.
+        holder = typer.Typer()
+        if isinstance(obj, typer.Typer):
+            holder.add_typer(obj, name=cmd_name)
+        else:
+            holder.command(cmd_name)(obj)
+        self.commands[cmd_name] = typer.main.get_group(holder).commands[cmd_name]
+        self._loaded().add(cmd_name)
 
     def _loaded(self) -> set[str]:
         loaded: set[str] = self.__dict__.setdefault("_skysep_loaded", set())
@@ -59,19 +67,20 @@ app = typer.Typer(
 )
 
 
-def _lazy_command(name: str, target: str) -> None:
-    """Register ``module:function`` as command ``name``, imported when first used."""
+def _lazy_command(name: str, target: str, summary: str) -> None:
+    """Register ``module:function`` as command ``name``, imported when it runs; ``summary``:
+    its one-line help, listed by ``skysep --help``."""
 
     def placeholder() -> None:
-        """Loaded on first use."""
+        pass
 
-    app.command(name)(placeholder)
+    app.command(name, help=summary)(placeholder)
     _LAZY[name] = target
 
 
-def _lazy_group(name: str, target: str) -> None:
-    """Register the Typer app ``module:attribute`` as group ``name``, imported when first used."""
-    app.add_typer(typer.Typer(), name=name)
+def _lazy_group(name: str, target: str, summary: str) -> None:
+    """Register the Typer app ``module:attribute`` as group ``name``, imported when it runs."""
+    app.add_typer(typer.Typer(), name=name, help=summary)
     _LAZY[name] = target
 
 
@@ -80,13 +89,42 @@ agreement_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(agreement_app, name="agreement")
-_lazy_command("simulate", "skysep.simulate.cli:simulate_command")
-_lazy_group("evidence", "skysep.record.cli:evidence_app")
-_lazy_group("ops", "skysep.operations.cli:ops_app")
-_lazy_command("serve", "skysep.service.cli:serve")
-_lazy_group("party", "skysep.service.cli:party_app")
-_lazy_group("admin", "skysep.service.cli:admin_app")
-_lazy_command("demo", "skysep.service.demo:demo")
+_lazy_command(
+    "simulate",
+    "skysep.simulate.cli:simulate_command",
+    "Simulate the traffic of a scenario: write it to a track file, or feed it to the service.",
+)
+_lazy_group(
+    "evidence",
+    "skysep.record.cli:evidence_app",
+    "Evidence bundles of the verifiable record: export, verify offline, report.",
+)
+_lazy_group(
+    "ops",
+    "skysep.operations.cli:ops_app",
+    "Operations (4D volumes): check operation files offline, find their conflicts; file them "
+    "with the service and change their state.",
+)
+_lazy_command(
+    "serve",
+    "skysep.service.cli:serve",
+    "Run the deconfliction service (FastAPI on uvicorn) until interrupted.",
+)
+_lazy_group(
+    "party",
+    "skysep.service.cli:party_app",
+    "Parties and their bearer tokens (on the database, as the admin).",
+)
+_lazy_group(
+    "admin",
+    "skysep.service.cli:admin_app",
+    "Admin credentials for the service's REST administration.",
+)
+_lazy_command(
+    "demo",
+    "skysep.service.demo:demo",
+    "A two-party drill: the service, two parties and the traffic simulator, until Ctrl-C.",
+)
 
 out_console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

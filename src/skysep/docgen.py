@@ -24,6 +24,8 @@ END = "<!-- END GENERATED -->"
 
 def cli_markdown() -> str:
     command = typer.main.get_command(app)
+    for name in list(command.commands):  # type: ignore[attr-defined]
+        command.load(name)  # type: ignore[attr-defined]
     body = get_docs_for_click(obj=command, ctx=typer.Context(command), name="skysep")
     header = (
         "# Command-line reference\n\n"

@@ -6,7 +6,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,11 +14,8 @@ import numpy.typing as npt
 from skysep.agreement import Agreement
 from skysep.engine import _kernels
 from skysep.engine._geometry import F64, frame_facing, ground_velocity_ecef, surface_ecef
-from skysep.engine._types import I64, Conflicts, Obj, States
+from skysep.engine._types import I64, METHODS, STATE_RANGES, Conflicts, Method, Obj, States
 from skysep.errors import EngineError
-
-Method = Literal["grid", "brute-force"]
-METHODS: tuple[str, ...] = ("grid", "brute-force")
 
 #: The fixed work of one slice per aircraft, in box tests (boxing, sorting,
 #: scanning five ranges), for the choice of slices (tuned with bench/bench_detect.py).
@@ -26,16 +23,6 @@ _SLICE_COST_IN_BOX_TESTS = 12.0
 _MAX_SLICES = 64
 #: Below this many aircraft per thread, threads cost more than they save.
 _MIN_AIRCRAFT_PER_THREAD = 2_000
-
-#: Valid range of each state field, SI (degrees for angles).
-STATE_RANGES: tuple[tuple[str, float, float], ...] = (
-    ("lat_deg", -90.0, 90.0),
-    ("lon_deg", -180.0, 180.0),
-    ("alt_m", -2_000.0, 100_000.0),
-    ("gs_mps", 0.0, 2_000.0),
-    ("track_deg", 0.0, 360.0),
-    ("vs_mps", -500.0, 500.0),
-)
 
 
 def validate_states(states: States) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +12,20 @@ import numpy.typing as npt
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 Obj = npt.NDArray[np.object_]
+
+#: The engine's candidate searches (same result): a grid of slices, or every pair.
+Method = Literal["grid", "brute-force"]
+METHODS: Final[tuple[str, ...]] = ("grid", "brute-force")
+
+#: Valid range of each state field, SI (degrees for angles).
+STATE_RANGES: Final[tuple[tuple[str, float, float], ...]] = (
+    ("lat_deg", -90.0, 90.0),
+    ("lon_deg", -180.0, 180.0),
+    ("alt_m", -2_000.0, 100_000.0),
+    ("gs_mps", 0.0, 2_000.0),
+    ("track_deg", 0.0, 360.0),
+    ("vs_mps", -500.0, 500.0),
+)
 
 #: Alert levels, most urgent first; ``Conflicts.level_code`` indexes this.
 LEVELS: Final[tuple[str, ...]] = ("warning", "caution", "advisory")

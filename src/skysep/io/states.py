@@ -29,7 +29,7 @@ import numpy as np
 
 from skysep import units
 from skysep.engine import States
-from skysep.engine._detect import STATE_RANGES
+from skysep.engine._types import STATE_RANGES
 from skysep.errors import StatesError
 
 if TYPE_CHECKING:

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from skysep import units
-from skysep.engine._detect import STATE_RANGES
+from skysep.engine._types import STATE_RANGES
 from skysep.errors import TracksError
 from skysep.io.states import MAX_PROBLEMS_LISTED
 from skysep.replay._types import F64, Obj, TrackRead, Tracks

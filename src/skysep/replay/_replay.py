@@ -17,14 +17,14 @@ import numpy.typing as npt
 from pyproj import Transformer
 
 from skysep.agreement import Agreement
-from skysep.engine._detect import STATE_RANGES, minima_tables
+from skysep.engine._detect import minima_tables
 from skysep.engine._geometry import frame_facing, ground_velocity_ecef, surface_ecef
 from skysep.engine._kernels import (
     MIN_RADIUS_OF_CURVATURE_M,
     arc_per_chord,
     normal_chord_bound_m,
 )
-from skysep.engine._types import LEVELS
+from skysep.engine._types import LEVELS, STATE_RANGES
 from skysep.errors import SkySepError
 from skysep.replay import _kernels
 from skysep.replay._types import F64, Obj, Tracks
