@@ -3,18 +3,33 @@
 Arrays in (:class:`Tracks`), typed results out (:class:`ReplayResult`); the
 files are read by :mod:`skysep.io.tracks` and written by
 :mod:`skysep.replay.outputs`. See ``docs/replay.md``.
+
+The names below are loaded from their modules on first use (PEP 562): the
+types and options alone do not load numba and the compiled kernels.
 """
 
-from skysep.replay._replay import (
-    METHODS,
-    AlertEpisodes,
-    Incidents,
-    ReplayError,
-    ReplayOptions,
-    ReplayResult,
-    replay,
-)
-from skysep.replay._types import TrackRead, Tracks
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from skysep._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from skysep.replay._replay import AlertEpisodes, Incidents, ReplayResult, replay
+    from skysep.replay._types import METHODS, ReplayError, ReplayOptions, TrackRead, Tracks
+
+#: Public name -> the module that defines it.
+_WHERE: dict[str, str] = {
+    "METHODS": "skysep.replay._types",
+    "ReplayError": "skysep.replay._types",
+    "ReplayOptions": "skysep.replay._types",
+    "TrackRead": "skysep.replay._types",
+    "Tracks": "skysep.replay._types",
+    "AlertEpisodes": "skysep.replay._replay",
+    "Incidents": "skysep.replay._replay",
+    "ReplayResult": "skysep.replay._replay",
+    "replay": "skysep.replay._replay",
+}
 
 __all__ = [
     "METHODS",
@@ -27,3 +42,5 @@ __all__ = [
     "Tracks",
     "replay",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, globals(), __all__)

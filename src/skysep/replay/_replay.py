@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -25,54 +25,19 @@ from skysep.engine._kernels import (
     normal_chord_bound_m,
 )
 from skysep.engine._types import LEVELS, STATE_RANGES
-from skysep.errors import SkySepError
 from skysep.replay import _kernels
-from skysep.replay._types import F64, Obj, Tracks
+from skysep.replay._types import (
+    F64,
+    Obj,
+    ReplayError,
+    ReplayOptions,
+    Tracks,
+)
 
 I64 = npt.NDArray[np.int64]
-Method = Literal["grid", "brute-force"]
-METHODS: Final[tuple[str, ...]] = ("grid", "brute-force")
 
 #: Width of the time bins the candidate search works in.
 BIN_S: Final = 60.0
-
-
-class ReplayError(SkySepError, ValueError):
-    """Tracks or options a replay cannot use."""
-
-
-@dataclass(frozen=True)
-class ReplayOptions:
-    """How to replay (see ``skysep replay --help``)."""
-
-    max_gap_s: float = 60.0
-    step_s: float = 1.0
-    merge_gap_s: float = 0.0
-    method: Method = "grid"
-    #: A report whose altitude jumps away from both neighbours (within the
-    #: maximum gap) faster than this, and back, is a spike and is dropped.
-    #: ``None`` keeps every report. Default: 40,000 ft/min (203.2 m/s), beyond
-    #: what even fighters sustain, far below the rates junk altitudes imply.
-    spike_vertical_rate_mps: float | None = 203.2
-
-    def validate(self) -> None:
-        for name in ("max_gap_s", "step_s"):
-            value = getattr(self, name)
-            if not (value > 0 and math.isfinite(value)):
-                raise ReplayError(f"{name} must be a positive finite number, got {value!r}")
-        if not (self.merge_gap_s >= 0 and math.isfinite(self.merge_gap_s)):
-            raise ReplayError(
-                f"merge_gap_s must be a non-negative finite number, got {self.merge_gap_s!r}"
-            )
-        if self.method not in METHODS:
-            raise ReplayError(
-                f"{self.method!r} is not a valid method, must be one of {', '.join(METHODS)}"
-            )
-        rate = self.spike_vertical_rate_mps
-        if rate is not None and not (rate > 0 and math.isfinite(rate)):
-            raise ReplayError(
-                f"spike_vertical_rate_mps must be a positive finite number or None, got {rate!r}"
-            )
 
 
 @dataclass(frozen=True)
