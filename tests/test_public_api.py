@@ -44,3 +44,31 @@ def test_every_agreement_key_is_documented() -> None:
     text = (ROOT / "docs" / "agreement.md").read_text(encoding="utf-8")
     for key in KEYS:
         assert f"`{key.name}`" in text
+
+
+def test_lazy_packages_export_their_names_and_load_numba_only_when_needed() -> None:
+    """``skysep.engine`` and ``skysep.replay`` list every name in ``__all__`` and resolve
+    each; their types, the replay's options and the track reader do not load numba."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from skysep.engine import LEVELS, METHODS, STATE_RANGES, Conflicts, States\n"
+        "from skysep.replay import ReplayError, ReplayOptions, TrackRead, Tracks\n"
+        "from skysep.io import read_tracks\n"
+        "ReplayOptions(method='grid').validate()\n"
+        "print('numba' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+    import skysep.engine
+    import skysep.replay
+
+    for package in (skysep.engine, skysep.replay):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, name
+        assert set(package.__all__) <= set(dir(package))
