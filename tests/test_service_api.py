@@ -6,6 +6,7 @@ The end-to-end tests in ``test_service_e2e.py`` run the real server instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -425,3 +426,38 @@ def test_concurrent_batches_share_commits_and_are_all_stored(service: Service) -
     # Each of the 20 distinct batches was sent twice: 20 x 50 new, 20 x 50 duplicates.
     assert sum(b["duplicates"] for b in bodies) == 20 * 50
     assert service.store.count_reports() == 20 * 50
+
+
+def test_a_server_process_collects_garbage_between_cycles(tmp_path: Path) -> None:
+    """``collect_between_cycles`` (``skysep serve``): while the cycle loop runs, automatic
+    collections are off and each cycle ends with one; stopping gives the collector back."""
+    import gc
+
+    collected: list[int] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            collected.append(info["generation"])
+
+    store = Store.open(str(tmp_path / "gc.sqlite3"))
+    app = create_app(store, agreement(), collect_between_cycles=True)
+    gc.callbacks.append(note)
+    try:
+        with TestClient(app) as client:
+            assert not gc.isenabled()
+            assert gc.get_freeze_count() > 0
+            live = client.app.state.live  # type: ignore[attr-defined]
+            deadline = time.monotonic() + 10.0
+            while live.last_stats is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert live.last_stats is not None, "no cycle ran"
+            deadline = time.monotonic() + 5.0
+            while not collected and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert collected, "no collection after the cycle"
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(note)
+        gc.unfreeze()
+        gc.enable()
+        store.close()

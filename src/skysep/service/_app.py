@@ -88,6 +88,7 @@ def create_app(
     threads: int | None = None,
     key: Ed25519PrivateKey | None = None,
     worker_processes: bool = False,
+    collect_between_cycles: bool = False,
 ) -> FastAPI:
     """The SkySep service as an ASGI app (uvicorn runs it; tests may too).
 
@@ -97,6 +98,9 @@ def create_app(
     when it stops: nothing signed with it can be verified later). ``worker_processes``
     checks and stores report batches, and does each cycle's record and hotline work, on
     two worker processes (``skysep serve`` does), instead of threads of this one.
+    ``collect_between_cycles``: the app has its process to itself (``skysep serve``), and
+    Python's garbage collector runs between cycles, off the alerts' path
+    (:meth:`LiveService.start`).
     """
     live = LiveService(
         store, agreement, clock=clock, threads=threads, ingest_process=worker_processes
@@ -110,7 +114,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await live.start(loop=run_cycles)
+        await live.start(loop=run_cycles, collect_between_cycles=collect_between_cycles)
         log.info(
             "service started",
             extra={

@@ -17,6 +17,7 @@ of its reports were new. Nothing is acknowledged before it is committed.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 from collections.abc import Sequence
@@ -149,6 +150,7 @@ def _start_worker(url: str) -> None:
     leave_with_parent()
     _worker_store = Store.open(url, migrate=False)
     _worker_store.checkpoint_in_background(run=False)  # the server's store checkpoints
+    gc.freeze()  # what start-up loaded stays: the collector need not walk it again
 
 
 def _ingest_in_worker(batches: Sequence[BatchIn]) -> list[BatchStored | BatchRefused]:

@@ -12,6 +12,7 @@ hands the pushes it wrote back to the server, which sends them.
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Any
 
@@ -37,6 +38,7 @@ def _start_recorder(url: str, key: bytes, agreement: Agreement) -> None:
     # Alerts a recorder that died left unchained (none when the server has just started:
     # it chained them itself).
     _hotline.recover()
+    gc.freeze()  # what start-up loaded stays: the collector need not walk it again
 
 
 def record_in_recorder(work: CycleWork) -> list[tuple[str, dict[str, Any]]]:

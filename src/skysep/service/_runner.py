@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import threading
@@ -54,6 +55,11 @@ log = logging.getLogger("skysep.service")
 
 #: Cycles between two INFO log lines about the cycle (the others log at DEBUG).
 CYCLE_LOG_EVERY: Final = 60
+#: While the cycle loop runs, Python's cyclic garbage collector runs after each cycle's
+#: alerts went out, not whenever allocations trip it: young objects after every cycle, a
+#: full collection every this many cycles. A full collection of the server's heap holds
+#: the GIL for up to 0.1-0.15 s, which must not fall between a tick and its alerts.
+FULL_COLLECTION_EVERY: Final = 60
 
 
 @dataclass
@@ -105,6 +111,8 @@ class LiveService:
         self._committing = False
         self._commit_task: asyncio.Task[None] | None = None
         self._cycles = 0
+        #: Whether the cycle loop runs the garbage collector (start's collect_between_cycles).
+        self._collecting = False
         #: Clear while a cycle detects, stores and delivers: the follow-up work waits.
         self._cycle_idle = threading.Event()
         self._cycle_idle.set()
@@ -115,7 +123,16 @@ class LiveService:
 
     # -- life cycle ------------------------------------------------------------------------
 
-    async def start(self, *, loop: bool = True) -> None:
+    async def start(self, *, loop: bool = True, collect_between_cycles: bool = False) -> None:
+        """Start the workers, rebuild the state from storage, and run the cycle loop (``loop``).
+
+        ``collect_between_cycles`` (a server process of its own, as ``skysep
+        serve`` runs): what start-up loaded is frozen out of the garbage
+        collector's reach, and while the loop runs the collector runs after
+        each cycle instead of whenever allocations trip it (see
+        :data:`FULL_COLLECTION_EVERY`). Off in a process that hosts other
+        things (tests), whose garbage it would otherwise keep.
+        """
         # SQLite: the write-ahead log is checkpointed by a thread, not by whichever commit
         # finds it long (the ingest worker's connections checkpoint never).
         self.store.checkpoint_in_background()
@@ -125,6 +142,12 @@ class LiveService:
         await asyncio.to_thread(self._warm_up)
         await asyncio.to_thread(self._restore)
         if loop:
+            if collect_between_cycles:
+                # What start-up loaded (FastAPI, SQLAlchemy, the engine) stays: the collector
+                # need not walk it again; it runs between cycles (FULL_COLLECTION_EVERY).
+                gc.freeze()
+                gc.disable()
+                self._collecting = True
             self._task = asyncio.create_task(self._loop(), name="skysep-cycle")
             self._follow_task = asyncio.create_task(self._follow_loop(), name="skysep-follow")
 
@@ -167,6 +190,9 @@ class LiveService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            if self._collecting:
+                gc.enable()
+                self._collecting = False
         if self._follow_task is not None:
             # What the last cycles stored is chained and posted before the service stops.
             with contextlib.suppress(asyncio.TimeoutError):
@@ -200,6 +226,8 @@ class LiveService:
                 await self.run_cycle(inline=False)
             except Exception:  # a cycle that fails is logged; the next one runs
                 log.exception("cycle failed")
+            if self._collecting:
+                gc.collect(2 if self._cycles % FULL_COLLECTION_EVERY == 0 else 1)
             next_tick += cycle_s
             behind = self.clock() - next_tick
             if behind > cycle_s:  # skip ticks we cannot catch up with

@@ -134,7 +134,13 @@ def serve(
     store = _store(db)
     configure(log_level)
     signing_key = _signing_key(key, store)
-    app = create_app(store, chosen, key=signing_key, worker_processes=worker_processes)
+    app = create_app(
+        store,
+        chosen,
+        key=signing_key,
+        worker_processes=worker_processes,
+        collect_between_cycles=True,
+    )
     config = uvicorn.Config(
         app,
         host=host,
