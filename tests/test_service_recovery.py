@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from skysep.agreement import preset
 from skysep.record import verify_entries
 from skysep.service import create_app
+from skysep.service._hotline import CycleWork, HotlineService
 from skysep.storage import Store
 
 T0 = 1_800_000_000.0
@@ -66,4 +67,45 @@ def test_unchained_alerts_are_chained_at_start_up_once(tmp_path: Path) -> None:
     assert verify_entries(entries, public_key=key.public_key(), heads=heads).ok
     start(store, key)  # nothing more to chain
     assert len(store.chain_entries()) == 2
+    store.close()
+
+
+def test_a_replacement_recorder_chains_each_alert_once_and_still_posts_its_traffic_alert(
+    tmp_path: Path,
+) -> None:
+    """A recorder that died is replaced: the new one recovers the stored alerts not yet
+    chained, including those of the cycle whose work it is about to get. That work then
+    chains none of them again, and posts their traffic alerts on the hotline."""
+    store = Store.open(str(tmp_path / "r.sqlite3"))
+    for party in ("north", "south"):
+        store.add_party(party, party.title(), "en", T0)
+    key = Ed25519PrivateKey.generate()
+    rules = preset("icao-5nm")
+
+    def stored(k: int) -> CycleWork:
+        event = alert(k, "warning")
+        (alert_id,), _ = store.store_cycle([event], [], [])
+        return CycleWork(T0 + k, [{**event, "id": alert_id}], [], [])
+
+    first = HotlineService(store, rules, key, lambda: T0 + 1)
+    first.recover()
+    done = stored(1)
+    first.record_cycle(done)
+    lost = stored(2)  # its work died with the first recorder
+    coming = stored(3)  # stored; its work goes to the replacement
+    replacement = HotlineService(store, rules, key, lambda: T0 + 3)
+    assert replacement.recover() == 2
+    replacement.record_cycle(coming)
+
+    entries = store.chain_entries()
+    chained = [e.payload["id"] for e in entries if e.kind == "alert"]
+    assert chained == [work.events[0]["id"] for work in (done, lost, coming)]
+    assert verify_entries(entries, public_key=key.public_key(), heads=store.signed_heads()).ok
+    for work, posted in ((lost, 0), (coming, 1)):
+        event = work.events[0]
+        thread = store.conflict_thread_of(
+            "north", event["aircraft_a"], "south", event["aircraft_b"]
+        )
+        messages = [] if thread is None else store.thread_messages(int(thread["id"]))
+        assert len(messages) == posted, event["aircraft_a"]
     store.close()

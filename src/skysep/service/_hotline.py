@@ -220,6 +220,10 @@ class HotlineService:
         #: Messages below this id are settled for good (see ``Store.first_open_message``):
         #: the due-selection looks from here on, not through the whole history.
         self._open_from = 0
+        #: Alerts up to this id were chained by :meth:`recover`. A recorder that replaces
+        #: one that died recovers the alerts of cycles whose work then still comes to it:
+        #: those are not chained twice (their traffic alerts are posted all the same).
+        self._recovered_upto = -1
 
     # -- the cycle -------------------------------------------------------------------------
 
@@ -240,6 +244,7 @@ class HotlineService:
 
             self.store.record(self.clock(), self.key, write)
         if rows:
+            self._recovered_upto = max(self._recovered_upto, int(rows[-1]["id"]))
             log.warning("alerts chained at start-up", extra={"count": len(rows)})
         return len(rows)
 
@@ -290,7 +295,8 @@ class HotlineService:
         def write(w: RecordWriter) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
             posted: list[tuple[dict[str, Any], dict[str, Any], str]] = []
             for event in events:
-                w.append("alert", (event["party_a"], event["party_b"]), event)
+                if int(event["id"]) > self._recovered_upto:  # else chained by recover()
+                    w.append("alert", (event["party_a"], event["party_b"]), event)
             for row in (*opened, *closed_rows):
                 w.append("incident", (row["party_a"], row["party_b"]), row)
             alerting = [
