@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fresh import run_fresh
 
 import skysep
 from skysep.io import CONFLICT_COLUMNS
@@ -229,11 +230,7 @@ def test_help_lists_every_command_without_loading_the_heavy_ones() -> None:
         "heavy = ['fastapi', 'sqlalchemy', 'numba', 'skysep.service', 'skysep.engine._detect']\n"
         "print('LOADED:', ' '.join(m for m in heavy if m in sys.modules))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    help_text, loaded = done.stdout.rsplit("LOADED:", 1)
+    help_text, loaded = run_fresh(script).rsplit("LOADED:", 1)
     assert loaded.split() == []
     from skysep.cli import _LAZY
 

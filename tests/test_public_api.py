@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
+from fresh import run_fresh
+
 import skysep
 from skysep import docgen
 from skysep.agreement import KEYS
@@ -49,9 +51,6 @@ def test_every_agreement_key_is_documented() -> None:
 def test_lazy_packages_export_their_names_and_load_numba_only_when_needed() -> None:
     """``skysep.engine`` and ``skysep.replay`` list every name in ``__all__`` and resolve
     each; their types, the replay's options and the track reader do not load numba."""
-    import subprocess
-    import sys
-
     script = (
         "import sys\n"
         "from skysep.engine import LEVELS, METHODS, STATE_RANGES, Conflicts, States\n"
@@ -60,11 +59,7 @@ def test_lazy_packages_export_their_names_and_load_numba_only_when_needed() -> N
         "ReplayOptions(method='grid').validate()\n"
         "print('numba' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    assert run_fresh(script).strip() == "False"
     import skysep.engine
     import skysep.replay
 
