@@ -109,3 +109,62 @@ def test_a_replacement_recorder_chains_each_alert_once_and_still_posts_its_traff
         messages = [] if thread is None else store.thread_messages(int(thread["id"]))
         assert len(messages) == posted, event["aircraft_a"]
     store.close()
+
+
+def incident(a: str, b: str) -> dict[str, Any]:
+    return {
+        "status": "open",
+        "party_a": "north",
+        "aircraft_a": a,
+        "party_b": "south",
+        "aircraft_b": b,
+        "start": T0,
+        "end": None,
+        "duration_s": None,
+        "min_h_m": 900.0,
+        "min_v_m": 0.0,
+        "time_of_min": T0 + 5,
+        "lat_deg": 45.0,
+        "lon_deg": 5.0,
+        "alt_m": 10_000.0,
+        "first_alert": None,
+        "lead_time_s": None,
+        "level_at_start": "warning",
+        "horizontal_m": 9_260.0,
+        "vertical_m": 304.8,
+    }
+
+
+def test_incidents_a_crash_left_unchained_are_chained_at_start_up_once(tmp_path: Path) -> None:
+    """Incidents stored by cycles whose record work a crash lost: one still open, one
+    opened and closed, one chained open and closed since. Start-up chains each state the
+    chain lacks, once; the incident that never had an entry can be exported."""
+    from skysep.record.export import export_incident
+
+    store = Store.open(str(tmp_path / "i.sqlite3"))
+    for party in ("north", "south"):
+        store.add_party(party, party.title(), "en", T0)
+    key = Ed25519PrivateKey.generate()
+    start(store, key)
+    _, (chained_open,) = store.store_cycle([], [incident("N0", "S0")], [])
+    first = HotlineService(store, preset("icao-5nm"), key, lambda: T0 + 1)
+    first.record_cycle(CycleWork(T0 + 1, [], [{**incident("N0", "S0"), "id": chained_open}], []))
+    # The process dies after storing these cycles, before chaining them.
+    _, (still_open, ended) = store.store_cycle([], [incident("N1", "S1"), incident("N2", "S2")], [])
+    closing = {"status": "closed", "end": T0 + 30.0, "duration_s": 30.0}
+    store.store_cycle([], [], [(ended, closing), (chained_open, closing)])
+
+    start(store, key)
+    entries = store.chain_entries()
+    assert [(e.kind, e.payload["id"], e.payload["status"]) for e in entries] == [
+        ("incident", chained_open, "open"),
+        ("incident", chained_open, "closed"),
+        ("incident", still_open, "open"),
+        ("incident", ended, "closed"),
+    ]
+    assert entries[-1].payload["end"] == T0 + 30.0
+    assert verify_entries(entries, public_key=key.public_key(), heads=store.signed_heads()).ok
+    start(store, key)  # nothing more to chain
+    assert len(store.chain_entries()) == 4
+    assert export_incident(store, ended, tmp_path / "ended.zip", key).ok
+    store.close()

@@ -12,10 +12,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from databases import BACKENDS, database
 
 from skysep.errors import StorageError
 from skysep.storage import TOKEN_PREFIX, Report, Store, hash_token, normalise_url
+from skysep.storage._records import RecordWriter
 from skysep.storage._schema import metadata
 
 T0 = 1_800_000_000.0
@@ -339,4 +341,74 @@ def test_sqlite_writers_of_all_processes_queue_on_one_file_lock(tmp_path: Path) 
     assert done.wait(10.0)
     assert store.count_reports() == 1
     os.close(other)
+    store.close()
+
+
+def _close(store: Store, incident_id: int) -> dict[str, Any]:
+    values = {"status": "closed", "end": T0 + 30.0, "duration_s": 30.0}
+    store.store_cycle([], [], [(incident_id, values)])
+    row = store.incident(incident_id)
+    assert row is not None
+    return row
+
+
+def test_an_incidents_states_are_chained_once_each_and_in_order(store: Store) -> None:
+    """``open`` then ``closed``: a state the chain holds, or ``open`` after ``closed``,
+    appends nothing; ``unchained_incidents`` lists what the chain lacks."""
+    key = Ed25519PrivateKey.generate()
+    _, (one, two, three) = store.store_cycle(
+        [], [incident_row("A1", "B1"), incident_row("A2", "B2"), incident_row("A3", "B3")], []
+    )
+    opened = {i: store.incident(i) for i in (one, two, three)}
+
+    def chain(rows: list[dict[str, Any] | None]) -> list[tuple[int, str]]:
+        def write(w: RecordWriter) -> list[tuple[int, str]]:
+            entries = w.append_incidents([r for r in rows if r is not None])
+            return [(int(e.payload["id"]), str(e.payload["status"])) for e in entries]
+
+        return store.record(T0, key, write)[0]
+
+    assert [r["id"] for r in store.unchained_incidents()] == [one, two, three]
+    assert chain([opened[one], opened[two]]) == [(one, "open"), (two, "open")]
+    assert [r["id"] for r in store.unchained_incidents()] == [three]
+    assert chain([opened[one]]) == []  # held already
+    closed_one = _close(store, one)
+    closed_three = _close(store, three)
+    # Closed but chained open (one), closed and never chained (three).
+    assert [(r["id"], r["status"]) for r in store.unchained_incidents()] == [
+        (one, "closed"),
+        (three, "closed"),
+    ]
+    assert chain([closed_one, closed_three]) == [(one, "closed"), (three, "closed")]
+    assert chain([opened[one], opened[three], closed_one]) == []  # never back, never twice
+    assert store.unchained_incidents() == []
+    kinds = [(e.kind, e.payload["id"], e.payload["status"]) for e in store.chain_entries()]
+    assert kinds == [
+        ("incident", one, "open"),
+        ("incident", two, "open"),
+        ("incident", one, "closed"),
+        ("incident", three, "closed"),
+    ]
+
+
+def test_migration_0005_takes_each_incidents_chained_state_from_the_chain(url: str) -> None:
+    """A database from before 0005: the incidents' chained states come from the chain's
+    entries (the last one of each); an incident the chain lacks is left for start-up."""
+    store = Store.open(url, migrate=False)
+    store.migrate("0004")
+    _, (one, two, three) = store.store_cycle(
+        [], [incident_row("A1", "B1"), incident_row("A2", "B2"), incident_row("A3", "B3")], []
+    )
+    closed_one = _close(store, one)
+    rows = [store.incident(one), store.incident(two)]
+    rows[0] = {**rows[0], "status": "open"} if rows[0] is not None else None
+
+    def write(w: RecordWriter) -> None:
+        for row in (rows[0], rows[1], closed_one):
+            assert row is not None
+            w.append("incident", (row["party_a"], row["party_b"]), row)
+
+    store.record(T0, Ed25519PrivateKey.generate(), write)
+    store.migrate("head")
+    assert [(r["id"], r["status"]) for r in store.unchained_incidents()] == [(three, "open")]
     store.close()

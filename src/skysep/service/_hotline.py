@@ -228,11 +228,14 @@ class HotlineService:
     # -- the cycle -------------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Chain the stored alerts a crash left unchained (start-up); how many.
+        """Chain the stored alerts and incidents a crash left unchained (start-up); how
+        many entries that made.
 
-        They are appended as they were stored, in order, after everything the
-        chain already holds. The traffic-alert messages they would have posted
-        are not sent late: the conflicts are over or alerted again live.
+        Alerts are appended as they were stored, in order, after everything the
+        chain already holds; then each incident whose state the chain lacks
+        (its opening, or its end), as it is now. The traffic-alert messages
+        the alerts would have posted are not sent late: the conflicts are over
+        or alerted again live.
         """
         rows = self.store.unchained_alerts(sorted(RECORDED_LEVELS))
         for k in range(0, len(rows), CHUNK):
@@ -246,7 +249,18 @@ class HotlineService:
         if rows:
             self._recovered_upto = max(self._recovered_upto, int(rows[-1]["id"]))
             log.warning("alerts chained at start-up", extra={"count": len(rows)})
-        return len(rows)
+        incidents = self.store.unchained_incidents()
+        chained = 0
+        for k in range(0, len(incidents), CHUNK):
+            part = incidents[k : k + CHUNK]
+
+            def write_incidents(w: RecordWriter, part: list[dict[str, Any]] = part) -> int:
+                return len(w.append_incidents(part))
+
+            chained += self.store.record(self.clock(), self.key, write_incidents)[0]
+        if chained:
+            log.warning("incidents chained at start-up", extra={"count": chained})
+        return len(rows) + chained
 
     def record_cycle(self, work: CycleWork, pause: Callable[[], object] = lambda: None) -> None:
         """A cycle's record and hotline work; its pushes wait for :meth:`deliver`.
@@ -297,8 +311,7 @@ class HotlineService:
             for event in events:
                 if int(event["id"]) > self._recovered_upto:  # else chained by recover()
                     w.append("alert", (event["party_a"], event["party_b"]), event)
-            for row in (*opened, *closed_rows):
-                w.append("incident", (row["party_a"], row["party_b"]), row)
+            w.append_incidents([*opened, *closed_rows])
             alerting = [
                 e for e in events if e["event"] in ALERTING_EVENTS and e["party_a"] != e["party_b"]
             ]

@@ -27,6 +27,7 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     and_,
+    bindparam,
     case,
     func,
     or_,
@@ -45,6 +46,8 @@ from skysep.storage._schema import (
     chain_parties,
     escalations,
     heads,
+    incidents,
+    incidents_chained,
     messages,
     threads,
 )
@@ -181,6 +184,50 @@ class RecordWriter:
         self._last = entry
         self.entries.append(entry)
         return entry
+
+    def append_incidents(self, rows: Sequence[Mapping[str, Any]]) -> list[Entry]:
+        """Append an ``incident`` entry for each row (with its ``id`` and ``status``) whose
+        state the chain does not hold yet, in order; the entries appended.
+
+        An incident's states are chained once each and in order, ``open`` then
+        ``closed`` (``incidents_chained``, written in this transaction): a row
+        in a state the chain already holds, or an ``open`` row of an incident
+        chained ``closed``, appends nothing. So start-up's recovery and a cycle
+        handed over afterwards never chain an incident twice.
+        """
+        ids = sorted({int(row["id"]) for row in rows})
+        held: dict[int, str] = {}
+        for k in range(0, len(ids), CHUNK):
+            query = select(incidents_chained).where(
+                incidents_chained.c.incident_id.in_(ids[k : k + CHUNK])
+            )
+            held.update((int(r.incident_id), str(r.status)) for r in self._conn.execute(query))
+        appended: list[Entry] = []
+        new: list[dict[str, Any]] = []
+        closing: list[dict[str, Any]] = []
+        for row in rows:
+            incident_id, status = int(row["id"]), str(row["status"])
+            before = held.get(incident_id)
+            if before == status or before == "closed":
+                continue
+            (new if before is None else closing).append(
+                {"incident_id": incident_id, "status": status, "b_id": incident_id}
+            )
+            held[incident_id] = status
+            appended.append(self.append("incident", (row["party_a"], row["party_b"]), row))
+        if new:
+            self._conn.execute(
+                incidents_chained.insert(),
+                [{"incident_id": r["incident_id"], "status": r["status"]} for r in new],
+            )
+        if closing:
+            self._conn.execute(
+                update(incidents_chained)
+                .where(incidents_chained.c.incident_id == bindparam("b_id"))
+                .values(status=bindparam("status")),
+                closing,
+            )
+        return appended
 
     def flush(self) -> None:
         """Write the buffered rows (chain, chain_parties, messages, escalations, threads'
@@ -468,6 +515,19 @@ class HotlineRecordStore:
                 .order_by(alerts.c.id)
             ).all()
         return [dict(r._mapping) for r in rows]
+
+    def unchained_incidents(self) -> list[dict[str, Any]]:
+        """Stored incidents whose state the chain does not hold: never chained, or closed
+        but chained open (a crash between storing a cycle and chaining it); by id."""
+        held = incidents_chained.c.status
+        query = (
+            select(incidents)
+            .outerjoin(incidents_chained, incidents_chained.c.incident_id == incidents.c.id)
+            .where(or_(held.is_(None), and_(held == "open", incidents.c.status == "closed")))
+            .order_by(incidents.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query).all()]
 
     def chain_last(self) -> Entry | None:
         """The last entry of the chain (None when it is empty)."""

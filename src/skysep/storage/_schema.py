@@ -256,12 +256,25 @@ heads = Table(
     Column("key", String(64), nullable=False),
 )
 
+#: The state of each incident the chain holds: ``open`` once its opening is chained,
+#: ``closed`` once its end is. Written with the entries, in their transaction; start-up
+#: chains what a crash left out (an incident missing here, or closed but chained open).
+incidents_chained = Table(
+    "incidents_chained",
+    metadata,
+    Column(
+        "incident_id", BigInteger, ForeignKey("incidents.id"), primary_key=True, autoincrement=False
+    ),
+    Column("status", String(16), nullable=False),
+)
+
 __all__ += [
     "acks",
     "chain",
     "chain_parties",
     "escalations",
     "heads",
+    "incidents_chained",
     "messages",
     "threads",
 ]
