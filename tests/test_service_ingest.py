@@ -151,3 +151,24 @@ def test_a_group_commits_good_batches_and_refuses_bad_ones_each_on_its_own(
     assert isinstance(replies[2], BatchRefused)
     assert store.count_reports() == 2
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (95.0, 95.0),
+        ("yesterday", "yesterday"),
+        (None, None),
+        ({"kind": "shout", "n": [1, 2]}, {"kind": "shout", "n": [1, 2]}),
+        (float("nan"), "nan"),
+        (float("inf"), "inf"),
+        ({"lat": float("nan")}, "{'lat': nan}"),
+        (b"\x00", "b'\\x00'"),
+    ],
+)
+def test_a_problem_shows_its_value_as_json_carries_it_or_its_repr(
+    value: object, shown: object
+) -> None:
+    from skysep.service._models import problem_value
+
+    assert problem_value(value) == shown

@@ -49,7 +49,7 @@ from skysep.record import (
     public_key_pem,
 )
 from skysep.service._access import Party, error_responses
-from skysep.service._models import Problem, iso
+from skysep.service._models import Problem, iso, problem_value
 from skysep.storage._records import SYSTEM_SENDER, RecordWriter, recipients
 
 if TYPE_CHECKING:
@@ -163,10 +163,6 @@ class _InvalidError(ServiceError):
     def __init__(self, message: str, problems: list[Problem]) -> None:
         super().__init__(message, 422)
         self.problems = problems
-
-
-def _jsonable(value: Any) -> Any:
-    return value if isinstance(value, str | int | float | bool | type(None)) else repr(value)
 
 
 #: Alerts (or escalations) per transaction of a cycle's record work: small enough that the
@@ -545,7 +541,7 @@ class HotlineService:
                     Problem(
                         index=None,
                         field=f"message.{f}" if f != "message" else f,
-                        value=_jsonable(v),
+                        value=problem_value(v),
                         message=m,
                     )
                     for f, v, m in problems

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,14 @@ from pydantic import ValidationError
 
 from skysep import units
 from skysep.errors import ServiceError
-from skysep.service._models import ALTITUDE_ERROR, Problem, ReportBatch, ReportIn, iso
+from skysep.service._models import (
+    ALTITUDE_ERROR,
+    Problem,
+    ReportBatch,
+    ReportIn,
+    iso,
+    problem_value,
+)
 from skysep.service._processes import WorkerDiedError, WorkerProcess, leave_with_parent
 from skysep.storage import Report, Store
 
@@ -261,13 +267,4 @@ def _problem(err: Any, prefix: tuple[str, ...]) -> Problem:
         value = value[fld]
     elif isinstance(value, dict):
         value = None
-    return Problem(index=index, field=fld, value=jsonable(value), message=message)
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` when JSON can carry it, else its repr (for a problem's ``value``)."""
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
+    return Problem(index=index, field=fld, value=problem_value(value), message=message)

@@ -7,6 +7,7 @@ storage and the live picture below are SI; :mod:`skysep.units` converts.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -128,6 +129,16 @@ class Problem(BaseModel):
     field: str | None = Field(None, description="The offending field.")
     value: Any = Field(None, description="The value found.")
     message: str
+
+
+def problem_value(value: Any) -> Any:
+    """``value`` as a :class:`Problem` shows it: itself when JSON carries it as it is (no
+    NaN or infinity, which a JSON response refuses), else its repr."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
 
 
 class ErrorBody(BaseModel):

@@ -44,7 +44,7 @@ from skysep.errors import OperationsError, ServiceError
 from skysep.hotline import parse_message
 from skysep.record import Entry, make_receipt
 from skysep.service._access import Party, error_responses
-from skysep.service._models import AircraftState, Problem, iso
+from skysep.service._models import AircraftState, Problem, iso, problem_value
 from skysep.storage._operations import OperationsWriter
 from skysep.storage._records import SYSTEM_SENDER, RecordWriter
 from skysep.storage._schema import threads
@@ -86,14 +86,6 @@ def _split(key: str) -> tuple[str, str]:
 
 def _utc(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, UTC)
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
 
 
 # -- what goes over the wire --------------------------------------------------------------------
@@ -205,7 +197,7 @@ def issue_problem(issue: Issue) -> Problem:
     return Problem(
         index=issue.index,
         field=fld or None,
-        value=_jsonable(issue.value),
+        value=problem_value(issue.value),
         message=f"{issue.location}: {issue.message}",
     )
 
@@ -311,7 +303,7 @@ class OperationsService:
                         Problem(
                             index=None,
                             field="operation.party",
-                            value=_jsonable(claimed),
+                            value=problem_value(claimed),
                             message=f"not the caller's party {party!r}",
                         )
                     ],
@@ -325,7 +317,7 @@ class OperationsService:
                         Problem(
                             index=None,
                             field="operation.id",
-                            value=_jsonable(named),
+                            value=problem_value(named),
                             message=f"is not {operation_id!r}, the operation being changed",
                         )
                     ],
