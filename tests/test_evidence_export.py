@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_service_hotline import LANGUAGES, T0, Clock, Service, agreement, fly
+from harness import Clock
+from test_service_hotline import LANGUAGES, T0, Service, agreement, fly
 from typer.testing import CliRunner
 
 from skysep.cli import app

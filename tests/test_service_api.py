@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 from encounters import GEOD
 from fastapi.testclient import TestClient
+from harness import Clock
 from starlette.websockets import WebSocketDisconnect
 
 from skysep import units
@@ -24,14 +26,6 @@ from skysep.storage import Store
 
 T0 = 1_800_000_000.0
 SPEED_KT = float(units.mps_to_kt(250.0))
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def agreement() -> Agreement:
@@ -48,29 +42,15 @@ def agreement() -> Agreement:
 
 
 @dataclass
-class Service:
-    client: TestClient
-    store: Store
-    clock: Clock
-    tokens: dict[str, str]
+class Service(harness.Service):
     admin: str
 
     def headers(self, who: str) -> dict[str, str]:
         token = self.admin if who == "admin" else self.tokens[who]
         return {"Authorization": f"Bearer {token}"}
 
-    def get(self, path: str, who: str, **params: Any) -> Any:
-        response = self.client.get(path, headers=self.headers(who), params=params)
-        assert response.status_code == 200, response.text
-        return response.json()
-
     def post_reports(self, who: str, reports: list[dict[str, Any]]) -> Any:
-        return self.client.post("/v1/reports", headers=self.headers(who), json={"reports": reports})
-
-    def cycle(self, now: float) -> None:
-        self.clock.now = now
-        assert self.client.portal is not None
-        self.client.portal.call(self.client.app.state.live.run_cycle, now)  # type: ignore[attr-defined]
+        return self.post("/v1/reports", who, {"reports": reports})
 
 
 @pytest.fixture

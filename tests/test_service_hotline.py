@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import harness
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from encounters import GEOD
 from fastapi.testclient import TestClient
+from harness import Clock
 from sqlalchemy import inspect
 from starlette.testclient import WebSocketTestSession
 
@@ -47,14 +49,6 @@ ACK_DEADLINE_S = 120.0
 CAUTION_AT = T0 + 19.0
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def agreement() -> Agreement:
     return from_mapping(
         {
@@ -70,34 +64,11 @@ def agreement() -> Agreement:
 
 
 @dataclass
-class Service:
-    client: TestClient
-    store: Store
-    clock: Clock
-    tokens: dict[str, str]
+class Service(harness.Service):
     key: Ed25519PrivateKey
-
-    def headers(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-    def get(self, path: str, who: str, **params: Any) -> Any:
-        response = self.client.get(path, headers=self.headers(who), params=params)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def post(self, path: str, who: str, body: Any = None) -> Any:
-        return self.client.post(path, headers=self.headers(who), json=body)
 
     def send(self, thread_id: int, who: str, message: dict[str, Any], **kw: Any) -> Any:
         return self.post(f"/v1/threads/{thread_id}/messages", who, {"message": message, **kw})
-
-    def cycle(self, now: float) -> None:
-        self.clock.now = now
-        assert self.client.portal is not None
-        self.client.portal.call(self.client.app.state.live.run_cycle, now)  # type: ignore[attr-defined]
-
-    def ws(self, who: str) -> Any:
-        return self.client.websocket_connect("/v1/ws", headers=self.headers(who))
 
 
 LANGUAGES = {"north": "en", "south": "ru", "east": "fr"}

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_service_api import T0, Clock, agreement, head_on
+from harness import Clock
+from test_service_api import T0, agreement, head_on
 
 from skysep.service import create_app
 from skysep.service._ingest import BatchIn, BatchRefused, BatchStored, ingest_group

@@ -11,16 +11,17 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import harness
 import httpx
 import pytest
 import shapely  # type: ignore[import-untyped]
 from fastapi.testclient import TestClient
+from harness import Clock
 from shapely.geometry import box, shape  # type: ignore[import-untyped]
-from test_service_api import Clock, agreement
+from test_service_api import agreement
 from test_service_e2e import AGREEMENT, Server, add_party, skysep
 
 from skysep import units
@@ -75,16 +76,7 @@ def bravo(near: Box = BRAVO_NEAR) -> dict[str, Any]:
     )
 
 
-@dataclass
-class Service:
-    client: TestClient
-    store: Store
-    clock: Clock
-    tokens: dict[str, str]
-
-    def headers(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
+class Service(harness.Service):
     def call(self, method: str, path: str, who: str, body: Any = None, status: int = 200) -> Any:
         response = self.client.request(method, path, headers=self.headers(who), json=body)
         assert response.status_code == status, response.text
@@ -112,11 +104,6 @@ class Service:
             ]
         }
         self.call("POST", "/v1/reports", who, body)
-
-    def cycle(self, now: float) -> None:
-        self.clock.now = now
-        assert self.client.portal is not None
-        self.client.portal.call(self.client.app.state.live.run_cycle, now)  # type: ignore[attr-defined]
 
 
 @contextmanager

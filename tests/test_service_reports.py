@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
-from test_service_hotline import LANGUAGES, T0, Clock, Service, agreement, fly
+from harness import Clock
+from test_service_hotline import LANGUAGES, T0, Service, agreement, fly
 
 from skysep.service import TRACK_AFTER_S, create_app
 from skysep.storage import Store
