@@ -403,3 +403,25 @@ def test_init_target_skips_scipy_and_kernels_still_run() -> None:
         "scipy.linalg imports afterwards: scipy.linalg.cython_blas",
         "cffi imports afterwards: FFI",
     ]
+
+
+def without_vertical_early_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the replay sample the detector at every step in full (no vertical early-out)."""
+    from skysep.replay import _kernels
+
+    full = _kernels.alert_samples
+    monkeypatch.setattr(_kernels, "alert_samples", lambda *args: full(*args, False))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_vertical_early_out_changes_no_alert(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alert sampling skips the horizontal solution where a pair is vertically apart over
+    the whole lookahead: the alerts are bit-identical to sampling every step in full."""
+    tracks = random_traffic(seed)
+    fast = replay(tracks, ICAO_5NM, partitions=1)
+    without_vertical_early_out(monkeypatch)
+    full = replay(tracks, ICAO_5NM, partitions=1)
+    assert len(full.alerts) > 0
+    assert_same(fast, full)

@@ -131,3 +131,19 @@ def test_dask_cluster_gives_the_same_output(samples: dict[str, Path], tmp_path: 
         single = (outputs["single"] / file).read_text(encoding="utf-8")
         assert single == (outputs["dask"] / file).read_text(encoding="utf-8")
         assert len(single.splitlines()) > 10
+
+
+def test_quickstart_vertical_early_out_changes_no_alert(
+    samples: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Approach traffic climbing and descending through each other: the same alerts with
+    the vertical early-out as with every step sampled in full."""
+    from test_replay import assert_same, without_vertical_early_out
+
+    tracks = read_tracks(samples["quickstart"]).tracks
+    rules = preset("icao-3nm")
+    fast = replay(tracks, rules, partitions=1)
+    without_vertical_early_out(monkeypatch)
+    full = replay(tracks, rules, partitions=1)
+    assert len(full.alerts) > 100
+    assert_same(fast, full)
