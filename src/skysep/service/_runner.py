@@ -220,14 +220,16 @@ class LiveService:
     async def _loop(self) -> None:
         cycle_s = self.agreement.cycle_s
         next_tick = math.ceil(self.clock() / cycle_s) * cycle_s
+        ticks = 0
         while True:
             await asyncio.sleep(max(0.0, next_tick - self.clock()))
             try:
                 await self.run_cycle(inline=False)
             except Exception:  # a cycle that fails is logged; the next one runs
                 log.exception("cycle failed")
-            if self._collecting:
-                gc.collect(2 if self._cycles % FULL_COLLECTION_EVERY == 0 else 1)
+            ticks += 1
+            if self._collecting:  # a failed cycle counts too: its garbage is there all the same
+                gc.collect(2 if ticks % FULL_COLLECTION_EVERY == 0 else 1)
             next_tick += cycle_s
             behind = self.clock() - next_tick
             if behind > cycle_s:  # skip ticks we cannot catch up with
