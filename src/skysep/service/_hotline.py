@@ -216,10 +216,6 @@ class HotlineService:
         #: Messages below this id are settled for good (see ``Store.first_open_message``):
         #: the due-selection looks from here on, not through the whole history.
         self._open_from = 0
-        #: Alerts up to this id were chained by :meth:`recover`. A recorder that replaces
-        #: one that died recovers the alerts of cycles whose work then still comes to it:
-        #: those are not chained twice (their traffic alerts are posted all the same).
-        self._recovered_upto = -1
 
     # -- the cycle -------------------------------------------------------------------------
 
@@ -238,12 +234,10 @@ class HotlineService:
             chunk = rows[k : k + CHUNK]
 
             def write(w: RecordWriter, chunk: list[dict[str, Any]] = chunk) -> None:
-                for row in chunk:
-                    w.append("alert", (row["party_a"], row["party_b"]), row)
+                w.append_alerts(chunk)
 
             self.store.record(self.clock(), self.key, write)
         if rows:
-            self._recovered_upto = max(self._recovered_upto, int(rows[-1]["id"]))
             log.warning("alerts chained at start-up", extra={"count": len(rows)})
         incidents = self.store.unchained_incidents()
         chained = 0
@@ -304,9 +298,9 @@ class HotlineService:
 
         def write(w: RecordWriter) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
             posted: list[tuple[dict[str, Any], dict[str, Any], str]] = []
-            for event in events:
-                if int(event["id"]) > self._recovered_upto:  # else chained by recover()
-                    w.append("alert", (event["party_a"], event["party_b"]), event)
+            # A recorder that replaced a dead one has chained some of them at its start
+            # (recover): those are not chained twice, their traffic alerts are posted.
+            w.append_alerts(events)
             w.append_incidents([*opened, *closed_rows])
             alerting = [
                 e for e in events if e["event"] in ALERTING_EVENTS and e["party_a"] != e["party_b"]

@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Engine,
@@ -152,6 +153,9 @@ class RecordWriter:
         #: Per table: ids reserved (PostgreSQL), or the next id to give (SQLite).
         self._reserved: dict[str, list[int]] = {"messages": [], "threads": []}
         self._next_id: dict[str, int] = {}
+        #: The id of the last alert the chain holds, with this transaction's (read when
+        #: :meth:`append_alerts` is first called).
+        self._last_alert: int | None = None
 
     @property
     def conn(self) -> Connection:
@@ -185,6 +189,26 @@ class RecordWriter:
         self.entries.append(entry)
         return entry
 
+    def append_alerts(self, rows: Sequence[Mapping[str, Any]]) -> list[Entry]:
+        """Append an ``alert`` entry for each stored alert event (with its ``id``) that the
+        chain does not hold yet, in order; the entries appended.
+
+        Alerts are chained in the order they were stored, so the chain holds
+        exactly those up to the id of its last ``alert`` entry: start-up's
+        recovery and a cycle handed over afterwards never chain one twice.
+        """
+        if not rows:
+            return []
+        if self._last_alert is None:
+            self._last_alert = _last_chained_alert(self._conn)
+        appended: list[Entry] = []
+        for row in rows:
+            alert_id = int(row["id"])
+            if alert_id > self._last_alert:
+                appended.append(self.append("alert", (row["party_a"], row["party_b"]), row))
+                self._last_alert = alert_id
+        return appended
+
     def append_incidents(self, rows: Sequence[Mapping[str, Any]]) -> list[Entry]:
         """Append an ``incident`` entry for each row (with its ``id`` and ``status``) whose
         state the chain does not hold yet, in order; the entries appended.
@@ -203,29 +227,29 @@ class RecordWriter:
             )
             held.update((int(r.incident_id), str(r.status)) for r in self._conn.execute(query))
         appended: list[Entry] = []
-        new: list[dict[str, Any]] = []
-        closing: list[dict[str, Any]] = []
+        # (incident, state) pairs: new to the chain, or moving from open to closed.
+        first: list[dict[str, Any]] = []
+        later: list[dict[str, Any]] = []
         for row in rows:
             incident_id, status = int(row["id"]), str(row["status"])
             before = held.get(incident_id)
             if before == status or before == "closed":
                 continue
-            (new if before is None else closing).append(
-                {"incident_id": incident_id, "status": status, "b_id": incident_id}
-            )
+            (first if before is None else later).append({"b_id": incident_id, "status": status})
             held[incident_id] = status
             appended.append(self.append("incident", (row["party_a"], row["party_b"]), row))
-        if new:
+        state: BindParameter[str] = bindparam("status")
+        if first:
             self._conn.execute(
-                incidents_chained.insert(),
-                [{"incident_id": r["incident_id"], "status": r["status"]} for r in new],
+                incidents_chained.insert().values(incident_id=bindparam("b_id"), status=state),
+                first,
             )
-        if closing:
+        if later:
             self._conn.execute(
                 update(incidents_chained)
                 .where(incidents_chained.c.incident_id == bindparam("b_id"))
-                .values(status=bindparam("status")),
-                closing,
+                .values(status=state),
+                later,
             )
         return appended
 
@@ -502,16 +526,9 @@ class HotlineRecordStore:
         leaves stored alerts without an entry, which start-up appends.
         """
         with self.engine.connect() as conn:
-            last = conn.execute(
-                select(chain.c.payload)
-                .where(chain.c.kind == "alert")
-                .order_by(chain.c.seq.desc())
-                .limit(1)
-            ).first()
-            after = -1 if last is None else int(last.payload["id"])
             rows = conn.execute(
                 select(alerts)
-                .where(alerts.c.id > after, alerts.c.level.in_(list(levels)))
+                .where(alerts.c.id > _last_chained_alert(conn), alerts.c.level.in_(list(levels)))
                 .order_by(alerts.c.id)
             ).all()
         return [dict(r._mapping) for r in rows]
@@ -756,6 +773,14 @@ def _with_answers(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str
                 {"attempt": e.attempt, "time": e.time, "escalation_id": e.escalation_id}
             )
     return rows
+
+
+def _last_chained_alert(conn: Connection) -> int:
+    """The id of the last alert event the chain holds (-1: none)."""
+    last = conn.execute(
+        select(chain.c.payload).where(chain.c.kind == "alert").order_by(chain.c.seq.desc()).limit(1)
+    ).first()
+    return -1 if last is None else int(last.payload["id"])
 
 
 def _answers() -> ScalarSelect[int]:
