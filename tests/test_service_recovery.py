@@ -7,6 +7,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
+from test_storage import incident_row
 
 from skysep.agreement import preset
 from skysep.record import verify_entries
@@ -111,30 +112,6 @@ def test_a_replacement_recorder_chains_each_alert_once_and_still_posts_its_traff
     store.close()
 
 
-def incident(a: str, b: str) -> dict[str, Any]:
-    return {
-        "status": "open",
-        "party_a": "north",
-        "aircraft_a": a,
-        "party_b": "south",
-        "aircraft_b": b,
-        "start": T0,
-        "end": None,
-        "duration_s": None,
-        "min_h_m": 900.0,
-        "min_v_m": 0.0,
-        "time_of_min": T0 + 5,
-        "lat_deg": 45.0,
-        "lon_deg": 5.0,
-        "alt_m": 10_000.0,
-        "first_alert": None,
-        "lead_time_s": None,
-        "level_at_start": "warning",
-        "horizontal_m": 9_260.0,
-        "vertical_m": 304.8,
-    }
-
-
 def test_incidents_a_crash_left_unchained_are_chained_at_start_up_once(tmp_path: Path) -> None:
     """Incidents stored by cycles whose record work a crash lost: one still open, one
     opened and closed, one chained open and closed since. Start-up chains each state the
@@ -146,11 +123,13 @@ def test_incidents_a_crash_left_unchained_are_chained_at_start_up_once(tmp_path:
         store.add_party(party, party.title(), "en", T0)
     key = Ed25519PrivateKey.generate()
     start(store, key)
-    _, (chained_open,) = store.store_cycle([], [incident("N0", "S0")], [])
+    opened = incident_row("N0", "S0")
+    _, (chained_open,) = store.store_cycle([], [opened], [])
     first = HotlineService(store, preset("icao-5nm"), key, lambda: T0 + 1)
-    first.record_cycle(CycleWork(T0 + 1, [], [{**incident("N0", "S0"), "id": chained_open}], []))
+    first.record_cycle(CycleWork(T0 + 1, [], [{**opened, "id": chained_open}], []))
     # The process dies after storing these cycles, before chaining them.
-    _, (still_open, ended) = store.store_cycle([], [incident("N1", "S1"), incident("N2", "S2")], [])
+    unchained = [incident_row("N1", "S1"), incident_row("N2", "S2")]
+    _, (still_open, ended) = store.store_cycle([], unchained, [])
     closing = {"status": "closed", "end": T0 + 30.0, "duration_s": 30.0}
     store.store_cycle([], [], [(ended, closing), (chained_open, closing)])
 
