@@ -21,7 +21,7 @@ from skysep.agreement import preset
 from skysep.replay import ReplayOptions, ReplayResult, Tracks, replay
 from skysep.replay import report as report_module
 from skysep.replay.outputs import QUANTISATION_BAND_FT, summary
-from skysep.replay.report import write_report
+from skysep.replay.report import plotted_incidents, write_report
 
 GEOD = pyproj.Geod(ellps="WGS84")
 T0_S = 1.7e9
@@ -413,13 +413,19 @@ def test_a_figure_worker_draws_the_same_page(tmp_path: Path) -> None:
     result = replay(tracks, AGREEMENT, ReplayOptions())
     facts = summary(result, AGREEMENT, None, 0.25)
     pages = []
-    for processes in (1, 2):
-        worker = report_module.FigureWorker(tracks, processes=processes)
+    for processes, early in ((1, False), (2, True)):
+        # As the command does: started before the tracks are read, then given them.
+        worker = report_module.FigureWorker(processes=processes)
         try:
+            worker.send_tracks(tracks)
+            if early:  # the figures asked for before the tables are written
+                worker.start(result.incidents, plotted_incidents(result.incidents), 60.0)
             path = tmp_path / f"worker-{processes}.html"
             write_report(path, result, tracks, AGREEMENT, facts, worker=worker)
         finally:
             worker.close()
+        assert worker._folder is not None
+        assert not Path(worker._folder).exists()
         pages.append(path.read_text(encoding="utf-8"))
     path = tmp_path / "here.html"
     write_report(path, result, tracks, AGREEMENT, facts)
@@ -430,15 +436,36 @@ def test_a_figure_worker_draws_the_same_page(tmp_path: Path) -> None:
 def test_a_figure_worker_that_fails_raises_and_one_not_used_stops() -> None:
     tracks = make_tracks(head_on("A", "B", 45.0, 0.0))
     result = replay(tracks, AGREEMENT, ReplayOptions())
-    worker = report_module.FigureWorker(tracks, processes=1)
+    worker = report_module.FigureWorker(processes=1)
     try:
+        worker.send_tracks(tracks)
         with pytest.raises(report_module.ReportError, match="drawing the figures failed"):
             worker.figures(result.incidents, [5], 60.0)  # no incident 5
+        with pytest.raises(report_module.ReportError, match="already asked for"):
+            worker.start(result.incidents, [0], 60.0)
     finally:
         worker.close()
-    idle = report_module.FigureWorker(tracks, processes=1)
-    idle.close()  # before any job (the command failed): stopped at once
-    assert idle._process.exitcode is not None
+    for tracks_sent in (False, True):  # the command failed before or after reading
+        idle = report_module.FigureWorker(processes=1)
+        if tracks_sent:
+            idle.send_tracks(tracks)
+        idle.close()  # before any job: stopped at once, its temporary file removed
+        assert idle._process.exitcode is not None
+        assert idle._folder is None or not Path(idle._folder).exists()
+
+
+def test_a_figure_worker_refuses_a_job_it_did_not_start() -> None:
+    tracks = make_tracks(head_on("A", "B", 45.0, 0.0))
+    result = replay(tracks, AGREEMENT, ReplayOptions())
+    other = replay(tracks, AGREEMENT, ReplayOptions(step_s=2.0))
+    worker = report_module.FigureWorker(processes=1)
+    try:
+        worker.send_tracks(tracks)
+        worker.start(result.incidents, [0], 60.0)
+        with pytest.raises(report_module.ReportError, match="not those of this report"):
+            worker.figures(other.incidents, [0], 60.0)
+    finally:
+        worker.close()
 
 
 def test_every_incident_is_plotted_by_default(tmp_path: Path) -> None:

@@ -384,41 +384,46 @@ def replay(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar, no summary.")] = False,
 ) -> None:
     """Every loss of separation in recorded traffic, and the warning it would have had."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from skysep.replay.report import FigureWorker, plotted_incidents, write_report
 
-    from skysep.io.tracks import read_tracks
-    from skysep.replay import ReplayOptions
-    from skysep.replay import replay as run_replay
-    from skysep.replay._kernels import init_target
-    from skysep.replay._replay import threaded
-    from skysep.replay.outputs import write_outputs
-    from skysep.replay.report import FigureWorker, write_report
-
-    # What is loaded now stays until the process ends: the cyclic garbage collector need
-    # not go over it again (numba alone makes 0.1 s of collections, 0.5 s at exit).
-    gc.freeze()
     if dask is not None and workers is not None:
         _fail("give at most one of --dask ADDRESS and --workers N")
     if workers is not None and workers < 1:
         _fail(f"--workers must be at least 1, got {workers}")
     if max_plotted is not None and max_plotted < 0:
         _fail(f"--max-plotted must be 0 or more, got {max_plotted}")
-    # Refreshed by hand, not by a thread: report.html's figures are drawn by a process
-    # forked while the replay runs, and a process is forked safely without other threads.
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet,
-        auto_refresh=False,
-    )
     client = None
     figures: FigureWorker | None = None
     cpus = os.cpu_count() or 1
+    # What is loaded now stays until the process ends: the cyclic garbage collector need
+    # not go over it again (numba alone makes 0.1 s of collections, 0.5 s at exit).
+    gc.freeze()
+    if not no_report and max_plotted != 0 and FigureWorker.available():
+        # Forked first, while this process runs no other thread: another core loads
+        # matplotlib and prepares the figures while this one loads the replay and reads.
+        figures = FigureWorker(processes=cpus)
     try:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from skysep.io.tracks import read_tracks
+        from skysep.replay import ReplayOptions
+        from skysep.replay import replay as run_replay
+        from skysep.replay._kernels import init_target
+        from skysep.replay._replay import threaded
+        from skysep.replay.outputs import write_outputs
+
+        gc.freeze()
+        # Refreshed by hand, not by a thread (none is needed).
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=quiet,
+            auto_refresh=False,
+        )
         rules = _agreement(agreement, preset_name)
         options = ReplayOptions(
             max_gap_s=max_gap_s,
@@ -434,9 +439,8 @@ def replay(
             progress.refresh()
             read = read_tracks(tracks, skip_bad_rows=skip_bad_rows)
             progress.update(reading, total=1, completed=1, refresh=True)
-            if not no_report and max_plotted != 0 and FigureWorker.available():
-                # Another core indexes the tracks and loads matplotlib while this one replays.
-                figures = FigureWorker(read.tracks, processes=cpus)
+            if figures is not None:
+                figures.send_tracks(read.tracks)
             runner = None
             if dask is not None or workers is not None:
                 from skysep.replay.distributed import connect, dask_runner
@@ -455,6 +459,10 @@ def replay(
             progress.add_task("writing the outputs", total=None)
             progress.refresh()
             elapsed_s = time.perf_counter() - started
+            plotted = plotted_incidents(result.incidents, max_plotted)
+            if figures is not None and plotted:
+                # Drawn while this process writes the tables.
+                figures.start(result.incidents, plotted, options.max_gap_s)
 
             def report(path: Path, facts: dict[str, Any]) -> None:
                 write_report(

@@ -50,8 +50,7 @@ def _number(value: Any, fmt: str) -> str:
 
 def _figure(bundle: Bundle) -> str | None:
     """The replay report's figure of the incident (base64 PNG), or None without tracks."""
-    from skysep.replay._replay import Incidents
-    from skysep.replay._types import Tracks
+    from skysep.replay._types import Incidents, Tracks
     from skysep.replay.report import _render, _TrackIndex
 
     rows = list(csv.DictReader(io.StringIO(bundle.tracks_csv)))

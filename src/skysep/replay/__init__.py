@@ -15,8 +15,17 @@ from typing import TYPE_CHECKING
 from skysep._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from skysep.replay._replay import AlertEpisodes, Incidents, ReplayResult, replay
-    from skysep.replay._types import METHODS, ReplayError, ReplayOptions, TrackRead, Tracks
+    from skysep.replay._replay import replay
+    from skysep.replay._types import (
+        METHODS,
+        AlertEpisodes,
+        Incidents,
+        ReplayError,
+        ReplayOptions,
+        ReplayResult,
+        TrackRead,
+        Tracks,
+    )
 
 #: Public name -> the module that defines it.
 _WHERE: dict[str, str] = {
@@ -25,9 +34,9 @@ _WHERE: dict[str, str] = {
     "ReplayOptions": "skysep.replay._types",
     "TrackRead": "skysep.replay._types",
     "Tracks": "skysep.replay._types",
-    "AlertEpisodes": "skysep.replay._replay",
-    "Incidents": "skysep.replay._replay",
-    "ReplayResult": "skysep.replay._replay",
+    "AlertEpisodes": "skysep.replay._types",
+    "Incidents": "skysep.replay._types",
+    "ReplayResult": "skysep.replay._types",
     "replay": "skysep.replay._replay",
 }
 

@@ -21,7 +21,7 @@ Instead:
 * the PNG maps the pixels to a fixed palette of the figure's colours blended
   with white, without dithering, compressed with zlib's run-length strategy.
 
-A figure then costs about 10 ms. The picture (what is drawn) is
+A figure then costs about 6 ms. The picture (what is drawn) is
 :class:`skysep.replay.report._Picture`; this module only draws it.
 """
 
@@ -519,6 +519,55 @@ class Canvas:
         )  # fmt: skip
         return names, sep
 
+    def warm_up(self) -> None:
+        """Render what figures commonly need before the first is wanted: the glyphs of
+        numbers and aircraft names, the axis labels, and one made-up incident.
+
+        A glyph is rendered by matplotlib once per process (about 1 ms); processes
+        forked afterwards inherit them, so they are not rendered again in each.
+        """
+        from skysep.replay.report import _Picture
+
+        with default_style():
+            ticks = TextStyle(TICK_FONT_PT)
+            for char in WARM_TICK_GLYPHS:
+                self.stamps.get(char, ticks)
+            for color in ("black", COLOR_MIN):
+                legend = TextStyle(LEGEND_FONT_PT, color)
+                for char in WARM_LEGEND_GLYPHS:
+                    self.stamps.get(char, legend)
+            t = np.arange(-180.0, 121.0)
+            x = 0.12 * t
+            zero = np.zeros_like(t)
+            h_nm = np.hypot(x, x + 0.5)
+            pic = _Picture(
+                tracks=((x, zero), (zero - 0.5, x)),
+                losses=((x[170:200], zero[170:200]), (zero[170:200] - 0.5, x[170:200])),
+                marks=tuple(
+                    (np.array([x[i], -0.5]), np.array([0.0, x[i]])) for i in (180, 185, 199)
+                ),  # type: ignore[arg-type]
+                circle=(
+                    3.0 * np.cos(np.linspace(0, 2 * np.pi, 73)),
+                    3.0 * np.sin(np.linspace(0, 2 * np.pi, 73)),
+                ),
+                core=(
+                    np.concatenate([x[120:230], zero[120:230] - 0.5]),
+                    np.concatenate([zero[120:230], x[120:230]]),
+                ),
+                t_rel=t,
+                h_nm=h_nm,
+                v_ft=np.full_like(t, 600.0),
+                window_rel=(-180.0, 120.0),
+                end_rel=19.0,
+                min_rel=5.0,
+                min_h_nm=float(h_nm.min()),
+                min_v_ft=600.0,
+                alert_rel=-75.0,
+                limit_h_nm=3.0,
+                limit_v_ft=1000.0,
+            )
+            self.render(pic, "a0123456789", "b0123456789")
+
     # --- one incident ---------------------------------------------------------------------------
 
     def render(self, pic: _Picture, name_a: str, name_b: str) -> bytes:
@@ -676,11 +725,21 @@ class Canvas:
         """
         size = self.canvas.get_width_height(physical=True)
         buffer = self.canvas.buffer_rgba()  # type: ignore[no-untyped-call]
-        rgb = Image.frombuffer("RGBA", size, buffer, "raw", "RGBA", 0, 1).convert("RGB")
+        # Unpacked straight to RGB (the "RGBX" raw mode drops alpha): a fifth of the cost
+        # of converting an RGBA image.
+        rgb = Image.frombytes("RGB", size, buffer, "raw", "RGBX")
         image = rgb.quantize(palette=_palette(), dither=Image.Dither.NONE)
         out = io.BytesIO()
         image.save(out, format="png", compress_level=6, compress_type=zlib.Z_RLE)
         return out.getvalue()
+
+
+#: Glyphs :meth:`Canvas.warm_up` renders: tick labels (numbers) and, in the legends,
+#: aircraft names (ICAO addresses, callsigns, flight ids) and the notes.
+WARM_TICK_GLYPHS: Final = "0123456789.,\N{MINUS SIGN}-"
+WARM_LEGEND_GLYPHS: Final = (
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,:;_-+()\N{MINUS SIGN}"
+)
 
 
 #: The colours drawn; the palette holds each blended with white in 35 steps.

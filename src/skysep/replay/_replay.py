@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
@@ -28,9 +28,12 @@ from skysep.engine._types import LEVELS, STATE_RANGES
 from skysep.replay import _kernels
 from skysep.replay._types import (
     F64,
+    AlertEpisodes,
+    Incidents,
     Obj,
     ReplayError,
     ReplayOptions,
+    ReplayResult,
     Tracks,
 )
 
@@ -38,84 +41,6 @@ I64 = npt.NDArray[np.int64]
 
 #: Width of the time bins the candidate search works in.
 BIN_S: Final = 60.0
-
-
-@dataclass(frozen=True)
-class Incidents:
-    """Losses of separation, one element per incident, sorted by start.
-
-    Times are seconds since the epoch (UTC); ``first_alert_s`` and
-    ``lead_time_s`` are NaN and ``level_at_start`` None where no alert led to
-    the incident.
-    """
-
-    aircraft_a: Obj
-    aircraft_b: Obj
-    party_a: Obj
-    party_b: Obj
-    start_s: F64
-    end_s: F64
-    min_h_m: F64
-    min_v_m: F64
-    time_of_min_s: F64
-    lat_deg: F64
-    lon_deg: F64
-    alt_m: F64
-    first_alert_s: F64
-    lead_time_s: F64
-    level_at_start: Obj
-    horizontal_m: F64
-    vertical_m: F64
-
-    def __len__(self) -> int:
-        return int(self.start_s.shape[0])
-
-    @property
-    def duration_s(self) -> F64:
-        duration: F64 = self.end_s - self.start_s
-        return duration
-
-
-@dataclass(frozen=True)
-class AlertEpisodes:
-    """Alert episodes, one element per episode, sorted by first time.
-
-    An episode is a run of detector steps in which the pair was in conflict,
-    no step missing. ``incident`` is the index in :class:`Incidents` of the
-    incident it led to, or -1 (a nuisance alert).
-    """
-
-    aircraft_a: Obj
-    aircraft_b: Obj
-    party_a: Obj
-    party_b: Obj
-    level: Obj
-    first_s: F64
-    last_s: F64
-    steps: I64
-    min_t_in_s: F64
-    incident: I64
-
-    def __len__(self) -> int:
-        return int(self.first_s.shape[0])
-
-
-@dataclass(frozen=True)
-class ReplayResult:
-    incidents: Incidents
-    alerts: AlertEpisodes
-    n_reports: int
-    n_aircraft: int
-    duplicate_reports: int
-    #: Reports dropped as altitude spikes (see ReplayOptions).
-    altitude_spikes: int
-    start_s: float
-    end_s: float
-    options: ReplayOptions
-    #: Candidate (pair, bin) windows evaluated for losses and for alerts.
-    los_candidates: int = 0
-    alert_candidates: int = 0
-    alert_steps: int = field(default=0)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,21 @@ from skysep.errors import SkySepError
 
 F64 = npt.NDArray[np.float64]
 Obj = npt.NDArray[np.object_]
+I64 = npt.NDArray[np.int64]
 
-__all__ = ["F64", "METHODS", "Method", "Obj", "ReplayError", "ReplayOptions", "TrackRead", "Tracks"]
+__all__ = [
+    "F64",
+    "METHODS",
+    "AlertEpisodes",
+    "Incidents",
+    "Method",
+    "Obj",
+    "ReplayError",
+    "ReplayOptions",
+    "ReplayResult",
+    "TrackRead",
+    "Tracks",
+]
 
 
 class ReplayError(SkySepError, ValueError):
@@ -98,3 +111,84 @@ class TrackRead:
     #: Snapshot entries listing again a position already read (same aircraft,
     #: latitude, longitude, time within 0.3 s).
     rows_repeated: int = 0
+
+
+# --- what a replay finds (here, not beside the replay: they load without numba) ---
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """Losses of separation, one element per incident, sorted by start.
+
+    Times are seconds since the epoch (UTC); ``first_alert_s`` and
+    ``lead_time_s`` are NaN and ``level_at_start`` None where no alert led to
+    the incident.
+    """
+
+    aircraft_a: Obj
+    aircraft_b: Obj
+    party_a: Obj
+    party_b: Obj
+    start_s: F64
+    end_s: F64
+    min_h_m: F64
+    min_v_m: F64
+    time_of_min_s: F64
+    lat_deg: F64
+    lon_deg: F64
+    alt_m: F64
+    first_alert_s: F64
+    lead_time_s: F64
+    level_at_start: Obj
+    horizontal_m: F64
+    vertical_m: F64
+
+    def __len__(self) -> int:
+        return int(self.start_s.shape[0])
+
+    @property
+    def duration_s(self) -> F64:
+        duration: F64 = self.end_s - self.start_s
+        return duration
+
+
+@dataclass(frozen=True)
+class AlertEpisodes:
+    """Alert episodes, one element per episode, sorted by first time.
+
+    An episode is a run of detector steps in which the pair was in conflict,
+    no step missing. ``incident`` is the index in :class:`Incidents` of the
+    incident it led to, or -1 (a nuisance alert).
+    """
+
+    aircraft_a: Obj
+    aircraft_b: Obj
+    party_a: Obj
+    party_b: Obj
+    level: Obj
+    first_s: F64
+    last_s: F64
+    steps: I64
+    min_t_in_s: F64
+    incident: I64
+
+    def __len__(self) -> int:
+        return int(self.first_s.shape[0])
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    incidents: Incidents
+    alerts: AlertEpisodes
+    n_reports: int
+    n_aircraft: int
+    duplicate_reports: int
+    #: Reports dropped as altitude spikes (see ReplayOptions).
+    altitude_spikes: int
+    start_s: float
+    end_s: float
+    options: ReplayOptions
+    #: Candidate (pair, bin) windows evaluated for losses and for alerts.
+    los_candidates: int = 0
+    alert_candidates: int = 0
+    alert_steps: int = field(default=0)

@@ -22,8 +22,7 @@ import numpy as np
 from skysep import units
 from skysep.agreement import Agreement
 from skysep.errors import SkySepError
-from skysep.replay._replay import ReplayResult
-from skysep.replay._types import F64, TrackRead
+from skysep.replay._types import F64, ReplayResult, TrackRead
 
 #: The columns of incidents.csv, in order (a contract).
 INCIDENT_COLUMNS: Final[tuple[str, ...]] = (

@@ -27,6 +27,10 @@ import gc
 import html
 import math
 import multiprocessing
+import os
+import pickle
+import shutil
+import tempfile
 import traceback
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -42,14 +46,13 @@ from pyproj import Geod
 from skysep import units
 from skysep.agreement import Agreement
 from skysep.errors import SkySepError
-from skysep.replay._replay import Incidents, ReplayResult
-from skysep.replay._types import F64, Tracks
+from skysep.replay._types import F64, Incidents, ReplayResult, Tracks
 from skysep.replay.outputs import QUANTISATION_BAND_FT, iso_utc
 
 if TYPE_CHECKING:
     from skysep.replay._plots import Canvas
 
-__all__ = ["FigureWorker", "draw_figures", "write_report"]
+__all__ = ["FigureWorker", "draw_figures", "plotted_incidents", "write_report"]
 
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
@@ -136,9 +139,9 @@ def write_report(
     """
     inc = result.incidents
     band = _quantisation_band(inc)
-    ranked = np.lexsort((inc.min_h_m, band.astype(np.int8))).astype(np.int64)
+    ranked = _ranked(inc)
     limit = len(inc) if max_plotted is None else max(0, max_plotted)
-    plotted = ranked[:limit].tolist()
+    plotted = plotted_incidents(inc, max_plotted)
     figures: dict[int, str] = {}
     if plotted and worker is not None:
         figures = worker.figures(inc, plotted, result.options.max_gap_s)
@@ -147,6 +150,20 @@ def write_report(
         figures = draw_figures(index, inc, plotted, result.options.max_gap_s, processes)
     page = _page(result, agreement, summary, band, ranked, figures, limit)
     Path(path).write_text(page, encoding="utf-8")
+
+
+def plotted_incidents(inc: Incidents, max_plotted: int | None = None) -> list[int]:
+    """The incidents :func:`write_report` plots, in the page's order (most severe first)."""
+    limit = len(inc) if max_plotted is None else max(0, max_plotted)
+    plotted: list[int] = _ranked(inc)[:limit].tolist()
+    return plotted
+
+
+def _ranked(inc: Incidents) -> I64:
+    """Incidents most severe first: outside the quantisation band first, then by min_h_m."""
+    band = _quantisation_band(inc)
+    ranked: I64 = np.lexsort((inc.min_h_m, band.astype(np.int8))).astype(np.int64)
+    return ranked
 
 
 # --- drawing the figures -----------------------------------------------------------------------
@@ -216,41 +233,61 @@ def _render(
 
 
 class FigureWorker:
-    """A process that draws report.html's figures, started before they are needed.
+    """A process that draws report.html's figures, started before the tracks are read.
 
-    Forked with the tracks (so nothing large is sent to it), it indexes them,
-    imports matplotlib and draws the figures' shared pixels while this
-    process replays; :meth:`figures` then sends it the incidents and waits
-    for the figures, which it draws in itself and ``processes - 1`` forked
-    processes. Only where the platform forks (:meth:`available`); fork it
-    while this process runs no other thread.
+    Forked at the start of the command, it imports matplotlib, draws the
+    figures' shared pixels and renders the glyphs most figures need while
+    this process imports the replay's modules and reads the tracks. It gets
+    the tracks through a file (:meth:`send_tracks`, written once and read
+    when it is ready, so that neither process waits on the other) and indexes
+    them; :meth:`start` sends it the incidents as soon as they are known,
+    and :meth:`figures` waits for the figures, which it draws in itself and
+    ``processes - 1`` forked processes. Only where the platform forks
+    (:meth:`available`); fork it while this process runs no other thread.
     """
 
-    def __init__(self, tracks: Tracks, processes: int) -> None:
+    def __init__(self, processes: int) -> None:
         context = multiprocessing.get_context("fork")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_serve, args=(child, tracks, processes), name="skysep-figures"
+            target=_serve, args=(child, processes), name="skysep-figures"
         )  # not a daemon: it forks processes of its own; it ends when the pipe closes
         self._process.start()
         child.close()
+        self._folder: str | None = None
+        self._job: tuple[Incidents, list[int], float] | None = None
         self._answered = False
 
     @staticmethod
     def available() -> bool:
         return "fork" in multiprocessing.get_all_start_methods()
 
+    def send_tracks(self, tracks: Tracks) -> None:
+        """Hand over the tracks the replay runs on (a private temporary file)."""
+        self._folder = tempfile.mkdtemp(prefix="skysep-figures-")
+        path = os.path.join(self._folder, "tracks.pickle")
+        with open(path, "wb") as file:
+            pickle.dump(tracks, file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._send(("tracks", path))
+
+    def start(self, inc: Incidents, plotted: list[int], max_gap_s: float) -> None:
+        """Start drawing the figures of incidents ``plotted`` (once)."""
+        if self._job is not None:
+            raise ReportError("report.html: the figures were already asked for")
+        self._job = (inc, plotted, max_gap_s)
+        self._send(("draw", inc, plotted, max_gap_s))
+
     def figures(self, inc: Incidents, plotted: list[int], max_gap_s: float) -> dict[int, str]:
-        """The figures of incidents ``plotted``, base64 PNG by incident."""
+        """The figures of incidents ``plotted``, base64 PNG by incident (started if need be)."""
+        if self._job is None:
+            self.start(inc, plotted, max_gap_s)
+        elif self._job[0] is not inc or self._job[1] != plotted or self._job[2] != max_gap_s:
+            raise ReportError("report.html: the figures drawn are not those of this report")
         try:
-            self._conn.send((inc, plotted, max_gap_s))
             status, value = self._conn.recv()
             self._answered = True
         except (EOFError, OSError):
-            raise ReportError(
-                "report.html: the process drawing the figures ended "
-                f"(exit code {self._process.exitcode})"
-            ) from None
+            raise self._ended() from None
         if status != "ok":
             raise ReportError(f"report.html: drawing the figures failed:\n{value}")
         figures: dict[int, str] = value
@@ -262,13 +299,34 @@ class FigureWorker:
         if not self._answered:
             self._process.terminate()
         self._process.join()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        try:
+            self._conn.send(message)
+        except OSError:
+            raise self._ended() from None
+
+    def _ended(self) -> ReportError:
+        return ReportError(
+            "report.html: the process drawing the figures ended "
+            f"(exit code {self._process.exitcode})"
+        )
 
 
-def _serve(conn: Connection, tracks: Tracks, processes: int) -> None:
-    """The worker's process: get ready, then draw one job's figures."""
+def _serve(conn: Connection, processes: int) -> None:
+    """The worker's process: get ready, take the tracks, then draw one job's figures."""
     try:
+        _canvas().warm_up()
+        tag, path = conn.recv()
+        if tag != "tracks":
+            raise ReportError(f"report.html: the figure process got {tag!r} before the tracks")
+        with open(path, "rb") as file:
+            tracks = pickle.load(file)
+        os.unlink(path)
         index = _TrackIndex.build(tracks)
-        _canvas()
+        del tracks
         # What is loaded now lives as long as the process: the cyclic garbage collector
         # need not go over it (nor write to the pages this process shares with its parent).
         gc.freeze()
@@ -276,7 +334,7 @@ def _serve(conn: Connection, tracks: Tracks, processes: int) -> None:
     except EOFError:  # the command ended (or failed) before the figures were wanted
         return
     try:
-        inc, plotted, max_gap_s = job
+        _, inc, plotted, max_gap_s = job
         conn.send(("ok", draw_figures(index, inc, plotted, max_gap_s, processes)))
     except Exception:
         conn.send(("error", traceback.format_exc()))
