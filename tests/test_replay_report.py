@@ -21,7 +21,7 @@ from skysep.agreement import preset
 from skysep.replay import ReplayOptions, ReplayResult, Tracks, replay
 from skysep.replay import report as report_module
 from skysep.replay.outputs import QUANTISATION_BAND_FT, summary
-from skysep.replay.report import plotted_incidents, write_report
+from skysep.replay.report import plotted_figures, write_report
 
 GEOD = pyproj.Geod(ellps="WGS84")
 T0_S = 1.7e9
@@ -325,17 +325,97 @@ def test_max_plotted_plots_the_most_severe_and_says_how_many_were_not(tmp_path: 
     assert pairs == [("A", "B"), ("E", "F")]
     assert len(run.page.images) == 2
     assert pair_row(run, "C", "D")[1][-1] == "not plotted"
-    assert "2 of 3 incidents plotted (at most 2, most severe first); 1 not plotted" in (
+    assert "2 of 3 incidents plotted (at most 2 figures, most severe first); 1 not plotted" in (
         run.page.text
     )
     assert len(run_report(tmp_path, tracks, max_plotted=0).page.images) == 0
+
+
+def weaving(
+    a: str, b: str, lat: float, duration_s: float
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A and B fly east side by side at one level, reports every 10 s; B weaves 4.7-5.3 NM
+    north of A with a 120 s period, so the pair loses 5 NM and regains it every 2 minutes."""
+    t = np.arange(0.0, duration_s, 10.0)
+    n = t.shape[0]
+    dist = 230.0 * t
+    lon_a, lat_a, _ = GEOD.fwd(np.full(n, 6.0), np.full(n, lat), np.full(n, 90.0), dist)
+    apart_m = units.nm_to_m(5.0 + 0.3 * np.cos(2.0 * np.pi * t / 120.0))
+    lon_b, lat_b, _ = GEOD.fwd(lon_a, lat_a, np.zeros(n), apart_m)
+    return (
+        [a] * n + [b] * n,
+        np.concatenate([t, t]) + T0_S,
+        np.concatenate([lat_a, lat_b]),
+        np.concatenate([lon_a, lon_b]),
+        np.full(2 * n, 10000.0),
+    )
+
+
+def test_a_pairs_losses_close_in_time_share_one_figure(tmp_path: Path) -> None:
+    tracks = make_tracks(weaving("A", "B", 45.0, 600.0), head_on("C", "D", 46.0, 0.0))
+    run = run_report(tmp_path, tracks)
+    inc = run.result.incidents
+    ab = tuple(int(k) for k in np.flatnonzero(inc.aircraft_a == "A"))
+    (cd,) = np.flatnonzero(inc.aircraft_a == "C")
+    assert len(ab) == 5  # every 120 s from t = 0 ... 480 s
+    assert sorted(report_module.figure_groups(inc), key=len) == [(int(cd),), ab]
+    assert len(run.page.images) == 2
+    assert f"All {len(inc)} incidents plotted in 2 figures" in run.page.text
+    # Each incident keeps its row, and its row's plot link leads to the shared figure.
+    for k in range(len(inc)):
+        assert run.page.rows[f"row-{k + 1}"][1][-1] == "plot"
+        assert f"#incident-{k + 1}" in run.page.hrefs
+        assert f"incident-{k + 1}" in run.page.ids
+    numbers = ", ".join(f"#{k + 1}" for k in ab[:-1]) + f" and #{ab[-1] + 1}: A and B"
+    assert numbers in run.page.text
+    # The figure shades each loss, counts from the start of the first, and marks the
+    # closest approach of the most severe.
+    pic = report_module._picture(report_module._TrackIndex.build(tracks), inc, ab, 60.0)
+    start = float(inc.start_s[ab[0]])
+    expected = [(float(inc.start_s[k]) - start, float(inc.end_s[k]) - start) for k in ab]
+    assert np.array(pic.losses_rel) == pytest.approx(np.array(expected))
+    severest = min(ab, key=lambda k: float(inc.min_h_m[k]))
+    assert pic.min_h_nm == pytest.approx(units.m_to_nm(float(inc.min_h_m[severest])))
+    assert pic.min_rel == pytest.approx(float(inc.time_of_min_s[severest]) - start)
+    for lo, hi in pic.losses_rel:
+        inside = (pic.t_rel > lo + 0.5) & (pic.t_rel < hi - 0.5)
+        assert inside.any()
+        assert (pic.h_nm[inside] < 5.0).all()
+    between = [(pic.losses_rel[i][1] + 0.5, pic.losses_rel[i + 1][0] - 0.5) for i in range(4)]
+    for lo, hi in between:
+        assert (pic.h_nm[(pic.t_rel > lo) & (pic.t_rel < hi)] > 5.0).all()
+    # At most one figure asked for: the most severe, with all its incidents.
+    one = run_report(tmp_path, tracks, max_plotted=1)
+    assert len(one.page.images) == 1
+    assert plotted_figures(inc, 1) == [report_module.figure_groups(inc)[0]]
+
+
+def test_a_pairs_losses_far_apart_get_a_figure_each_and_a_figure_spans_15_minutes_at_most(
+    tmp_path: Path,
+) -> None:
+    twice = make_tracks(head_on("A", "B", 45.0, 0.0), head_on("A", "B", 45.0, 0.0, offset_s=900))
+    inc = replay(twice, AGREEMENT, ReplayOptions()).incidents
+    assert len(inc) == 2
+    assert sorted(report_module.figure_groups(inc)) == [(0,), (1,)]
+    long = replay(make_tracks(weaving("A", "B", 45.0, 3000.0)), AGREEMENT, ReplayOptions())
+    inc = long.incidents
+    groups = report_module.figure_groups(inc)
+    assert sorted(k for group in groups for k in group) == list(range(len(inc)))
+    assert len(groups) > 1
+    for group in groups:
+        assert list(group) == sorted(group, key=lambda k: float(inc.start_s[k]))
+        windows = [report_module._window(inc, k) for k in group]
+        span = max(w[1] for w in windows) - min(w[0] for w in windows)
+        assert span <= report_module.MAX_FIGURE_SPAN_S
+    run = run_report(tmp_path, make_tracks(weaving("A", "B", 45.0, 3000.0)))
+    assert len(run.page.images) == len(groups)
 
 
 def test_plotted_separations_match_the_replay(two_pairs: Run) -> None:
     inc = two_pairs.result.incidents
     index = report_module._TrackIndex.build(two_pairs.tracks)
     for k in range(len(inc)):
-        pic = report_module._picture(index, inc, k, 60.0)
+        pic = report_module._picture(index, inc, (k,), 60.0)
         at_min = np.flatnonzero(pic.t_rel == pic.min_rel)
         assert at_min.shape == (1,)
         assert pic.h_nm[at_min[0]] == pytest.approx(units.m_to_nm(inc.min_h_m[k]), abs=0.01)
@@ -360,7 +440,7 @@ def test_gaps_are_left_blank_and_reports_need_not_be_sorted(tmp_path: Path) -> N
     (k,) = range(len(result.incidents))
     for given in (tracks, mixed):
         pic = report_module._picture(
-            report_module._TrackIndex.build(given), result.incidents, k, result.options.max_gap_s
+            report_module._TrackIndex.build(given), result.incidents, (k,), result.options.max_gap_s
         )
         t_abs = pic.t_rel + float(result.incidents.start_s[0]) - T0_S
         in_gap = (t_abs > 90.0) & (t_abs < 210.0)
@@ -388,7 +468,7 @@ def test_of_two_reports_at_one_time_the_later_row_is_plotted() -> None:
     result = replay(tracks, AGREEMENT, ReplayOptions())
     assert result.duplicate_reports == 1
     pic = report_module._picture(
-        report_module._TrackIndex.build(tracks), result.incidents, 0, result.options.max_gap_s
+        report_module._TrackIndex.build(tracks), result.incidents, (0,), result.options.max_gap_s
     )
     t_abs = pic.t_rel + float(result.incidents.start_s[0]) - T0_S
     assert pic.v_ft[t_abs == 250.0] == pytest.approx([500.0])
@@ -419,7 +499,7 @@ def test_a_figure_worker_draws_the_same_page(tmp_path: Path) -> None:
         try:
             worker.send_tracks(tracks)
             if early:  # the figures asked for before the tables are written
-                worker.start(result.incidents, plotted_incidents(result.incidents), 60.0)
+                worker.start(result.incidents, plotted_figures(result.incidents), 60.0)
             path = tmp_path / f"worker-{processes}.html"
             write_report(path, result, tracks, AGREEMENT, facts, worker=worker)
         finally:
@@ -440,9 +520,9 @@ def test_a_figure_worker_that_fails_raises_and_one_not_used_stops() -> None:
     try:
         worker.send_tracks(tracks)
         with pytest.raises(report_module.ReportError, match="drawing the figures failed"):
-            worker.figures(result.incidents, [5], 60.0)  # no incident 5
+            worker.figures(result.incidents, [(5,)], 60.0)  # no incident 5
         with pytest.raises(report_module.ReportError, match="already asked for"):
-            worker.start(result.incidents, [0], 60.0)
+            worker.start(result.incidents, [(0,)], 60.0)
     finally:
         worker.close()
     for tracks_sent in (False, True):  # the command failed before or after reading
@@ -461,9 +541,9 @@ def test_a_figure_worker_refuses_a_job_it_did_not_start() -> None:
     worker = report_module.FigureWorker(processes=1)
     try:
         worker.send_tracks(tracks)
-        worker.start(result.incidents, [0], 60.0)
+        worker.start(result.incidents, [(0,)], 60.0)
         with pytest.raises(report_module.ReportError, match="not those of this report"):
-            worker.figures(other.incidents, [0], 60.0)
+            worker.figures(other.incidents, [(0,)], 60.0)
     finally:
         worker.close()
 

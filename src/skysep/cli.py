@@ -377,14 +377,15 @@ def replay(
         int | None,
         typer.Option(
             "--max-plotted",
-            help="Plot at most this many incidents in report.html (the most severe first); "
-            "all are listed. Default: plot every incident.",
+            help="Draw at most this many figures in report.html (the most severe first; "
+            "one pair's incidents close in time share one); all incidents are listed. "
+            "Default: plot every incident.",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar, no summary.")] = False,
 ) -> None:
     """Every loss of separation in recorded traffic, and the warning it would have had."""
-    from skysep.replay.report import FigureWorker, plotted_incidents, write_report
+    from skysep.replay.report import FigureWorker, plotted_figures, write_report
 
     if dask is not None and workers is not None:
         _fail("give at most one of --dask ADDRESS and --workers N")
@@ -459,7 +460,7 @@ def replay(
             progress.add_task("writing the outputs", total=None)
             progress.refresh()
             elapsed_s = time.perf_counter() - started
-            plotted = plotted_incidents(result.incidents, max_plotted)
+            plotted = plotted_figures(result.incidents, max_plotted)
             if figures is not None and plotted:
                 # Drawn while this process writes the tables.
                 figures.start(result.incidents, plotted, options.max_gap_s)

@@ -559,6 +559,7 @@ class Canvas:
                 v_ft=np.full_like(t, 600.0),
                 window_rel=(-180.0, 120.0),
                 end_rel=19.0,
+                losses_rel=((-10.0, 2.0), (6.0, 19.0)),
                 min_rel=5.0,
                 min_h_nm=float(h_nm.min()),
                 min_v_ft=600.0,
@@ -622,11 +623,13 @@ class Canvas:
         ):
             box = self.boxes[k]
             sx, tx, sy, ty = self.scales[k]
-            # The loss of separation, shaded over the axes' height.
-            x0, x1 = max(tx, box.x0), min(sx * pic.end_rel + tx, box.x1)
-            if x1 > x0:
-                rect = Path(np.array([[x0, box.y0], [x1, box.y0], [x1, box.y1], [x0, box.y1]]))
-                renderer.draw_path(self.span_gc, rect, _IDENTITY, self.span_face)  # type: ignore[no-untyped-call]
+            # Each loss of separation, shaded over the axes' height.
+            for start, end in pic.losses_rel:
+                x0, x1 = max(sx * start + tx, box.x0), min(sx * end + tx, box.x1)
+                if x1 > x0:
+                    corners = [[x0, box.y0], [x1, box.y0], [x1, box.y1], [x0, box.y1]]
+                    rect = Path(np.array(corners))
+                    renderer.draw_path(self.span_gc, rect, _IDENTITY, self.span_face)  # type: ignore[no-untyped-call]
             self._draw(renderer, "curve", k, (pic.t_rel, values))
             y = sy * limit + ty
             self.strokes["minimum", k].draw(renderer, np.array([box.x0, box.x1]), np.array([y, y]))

@@ -52,9 +52,11 @@ from skysep.replay.outputs import QUANTISATION_BAND_FT, iso_utc
 if TYPE_CHECKING:
     from skysep.replay._plots import Canvas
 
-__all__ = ["FigureWorker", "draw_figures", "plotted_incidents", "write_report"]
+__all__ = ["FigureWorker", "draw_figures", "figure_groups", "plotted_figures", "write_report"]
 
 I64 = npt.NDArray[np.int64]
+#: The incidents one figure shows (one pair's), sorted by start.
+Group = tuple[int, ...]
 Bool = npt.NDArray[np.bool_]
 
 #: Reports plotted before the start and after the end of an incident.
@@ -69,6 +71,8 @@ CORE_AFTER_S: Final = 30.0
 GRID_STEP_S: Final = 1.0
 FIGURE_SIZE_IN: Final = (10.0, 3.7)
 FIGURE_DPI: Final = 96
+#: Longest time one figure of several incidents covers (see figure_groups).
+MAX_FIGURE_SPAN_S: Final = 900.0
 #: Processes are forked for the plots only when each gets at least this many.
 MIN_PLOTS_PER_PROCESS: Final = 4
 #: Plots handed to a process at a time.
@@ -141,28 +145,65 @@ def write_report(
     band = _quantisation_band(inc)
     ranked = _ranked(inc)
     limit = len(inc) if max_plotted is None else max(0, max_plotted)
-    plotted = plotted_incidents(inc, max_plotted)
-    figures: dict[int, str] = {}
+    plotted = plotted_figures(inc, max_plotted)
+    figures: dict[Group, str] = {}
     if plotted and worker is not None:
         figures = worker.figures(inc, plotted, result.options.max_gap_s)
     elif plotted:
         index = _TrackIndex.build(tracks)
         figures = draw_figures(index, inc, plotted, result.options.max_gap_s, processes)
-    page = _page(result, agreement, summary, band, ranked, figures, limit)
+    page = _page(result, agreement, summary, band, ranked, plotted, figures, limit)
     Path(path).write_text(page, encoding="utf-8")
 
 
-def plotted_incidents(inc: Incidents, max_plotted: int | None = None) -> list[int]:
-    """The incidents :func:`write_report` plots, in the page's order (most severe first)."""
-    limit = len(inc) if max_plotted is None else max(0, max_plotted)
-    plotted: list[int] = _ranked(inc)[:limit].tolist()
-    return plotted
+def plotted_figures(inc: Incidents, max_plotted: int | None = None) -> list[Group]:
+    """The figures :func:`write_report` draws, in the page's order (most severe first):
+    each the incidents it shows (see :func:`figure_groups`), at most ``max_plotted``."""
+    groups = figure_groups(inc)
+    return groups if max_plotted is None else groups[: max(0, max_plotted)]
 
 
-def _ranked(inc: Incidents) -> I64:
-    """Incidents most severe first: outside the quantisation band first, then by min_h_m."""
-    band = _quantisation_band(inc)
-    ranked: I64 = np.lexsort((inc.min_h_m, band.astype(np.int8))).astype(np.int64)
+def figure_groups(inc: Incidents) -> list[Group]:
+    """The incidents plotted together: one pair's, whose plotted windows overlap.
+
+    A pair whose separation hovers at a minimum loses and regains it again and
+    again (seven incidents in 27 s is seen in real data); their figures would
+    show the same minutes of flight. Such incidents share one figure, which
+    shades each loss and marks the closest approach of the most severe. A
+    group spans at most :data:`MAX_FIGURE_SPAN_S`. Groups are sorted by their
+    most severe incident in the page's order; each group by start.
+    """
+    ranked = _ranked(inc)
+    rank = np.empty(len(inc), dtype=np.int64)
+    rank[ranked] = np.arange(len(inc))
+    by_pair: dict[tuple[str, str], list[int]] = {}
+    for k in np.argsort(inc.start_s, kind="stable").tolist():
+        by_pair.setdefault((str(inc.aircraft_a[k]), str(inc.aircraft_b[k])), []).append(k)
+    groups: list[Group] = []
+    for members in by_pair.values():
+        group: list[int] = []
+        group_t0 = group_t1 = 0.0
+        for k in members:
+            t0, t1 = _window(inc, k)
+            if group and t0 <= group_t1 and max(t1, group_t1) - group_t0 <= MAX_FIGURE_SPAN_S:
+                group.append(k)
+                group_t1 = max(group_t1, t1)
+                continue
+            if group:
+                groups.append(tuple(group))
+            group, group_t0, group_t1 = [k], t0, t1
+        groups.append(tuple(group))
+    groups.sort(key=lambda g: min(int(rank[k]) for k in g))
+    return groups
+
+
+def _ranked(inc: Incidents, among: I64 | None = None) -> I64:
+    """Incidents (all, or those ``among``) most severe first: outside the quantisation
+    band first, then by min_h_m."""
+    among = np.arange(len(inc), dtype=np.int64) if among is None else among
+    band = _quantisation_band(inc, among)
+    order = np.lexsort((inc.min_h_m[among], band.astype(np.int8)))
+    ranked: I64 = among[order]
     return ranked
 
 
@@ -185,9 +226,9 @@ def _canvas() -> Canvas:
 
 
 def draw_figures(
-    index: _TrackIndex, inc: Incidents, plotted: list[int], max_gap_s: float, processes: int = 1
-) -> dict[int, str]:
-    """The figures of incidents ``plotted``: base64 PNG by incident.
+    index: _TrackIndex, inc: Incidents, plotted: list[Group], max_gap_s: float, processes: int = 1
+) -> dict[Group, str]:
+    """The figures of ``plotted`` (groups of incidents): base64 PNG by group.
 
     In this process, or (where the platform forks, and there are at least
     :data:`MIN_PLOTS_PER_PROCESS` figures per process) in ``processes`` forked
@@ -201,7 +242,7 @@ def draw_figures(
         return _render(index, inc, plotted, max_gap_s)
     batches = [plotted[i : i + PLOTS_PER_BATCH] for i in range(0, len(plotted), PLOTS_PER_BATCH)]
     _JOB[:] = [(index, inc, max_gap_s)]
-    figures: dict[int, str] = {}
+    figures: dict[Group, str] = {}
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
@@ -212,23 +253,23 @@ def draw_figures(
     return figures
 
 
-def _render_job(plotted: list[int]) -> dict[int, str]:
+def _render_job(plotted: list[Group]) -> dict[Group, str]:
     index, inc, max_gap_s = _JOB[0]
     return _render(index, inc, plotted, max_gap_s)
 
 
 def _render(
-    index: _TrackIndex, inc: Incidents, plotted: list[int], max_gap_s: float
-) -> dict[int, str]:
+    index: _TrackIndex, inc: Incidents, plotted: list[Group], max_gap_s: float
+) -> dict[Group, str]:
     from skysep.replay._plots import default_style
 
     canvas = _canvas()
-    figures: dict[int, str] = {}
+    figures: dict[Group, str] = {}
     with default_style():
-        for k in plotted:
-            picture = _picture(index, inc, k, max_gap_s)
-            png = canvas.render(picture, str(inc.aircraft_a[k]), str(inc.aircraft_b[k]))
-            figures[k] = base64.b64encode(png).decode("ascii")
+        for group in plotted:
+            picture = _picture(index, inc, group, max_gap_s)
+            a, b = str(inc.aircraft_a[group[0]]), str(inc.aircraft_b[group[0]])
+            figures[group] = base64.b64encode(canvas.render(picture, a, b)).decode("ascii")
     return figures
 
 
@@ -255,7 +296,7 @@ class FigureWorker:
         self._process.start()
         child.close()
         self._folder: str | None = None
-        self._job: tuple[Incidents, list[int], float] | None = None
+        self._job: tuple[Incidents, list[Group], float] | None = None
         self._answered = False
 
     @staticmethod
@@ -270,15 +311,15 @@ class FigureWorker:
             pickle.dump(tracks, file, protocol=pickle.HIGHEST_PROTOCOL)
         self._send(("tracks", path))
 
-    def start(self, inc: Incidents, plotted: list[int], max_gap_s: float) -> None:
-        """Start drawing the figures of incidents ``plotted`` (once)."""
+    def start(self, inc: Incidents, plotted: list[Group], max_gap_s: float) -> None:
+        """Start drawing the figures of ``plotted`` (groups of incidents; once)."""
         if self._job is not None:
             raise ReportError("report.html: the figures were already asked for")
         self._job = (inc, plotted, max_gap_s)
         self._send(("draw", inc, plotted, max_gap_s))
 
-    def figures(self, inc: Incidents, plotted: list[int], max_gap_s: float) -> dict[int, str]:
-        """The figures of incidents ``plotted``, base64 PNG by incident (started if need be)."""
+    def figures(self, inc: Incidents, plotted: list[Group], max_gap_s: float) -> dict[Group, str]:
+        """The figures of ``plotted``, base64 PNG by group (started if need be)."""
         if self._job is None:
             self.start(inc, plotted, max_gap_s)
         elif self._job[0] is not inc or self._job[1] != plotted or self._job[2] != max_gap_s:
@@ -290,7 +331,7 @@ class FigureWorker:
             raise self._ended() from None
         if status != "ok":
             raise ReportError(f"report.html: drawing the figures failed:\n{value}")
-        figures: dict[int, str] = value
+        figures: dict[Group, str] = value
         return figures
 
     def close(self) -> None:
@@ -342,10 +383,14 @@ def _serve(conn: Connection, processes: int) -> None:
         conn.close()
 
 
-def _quantisation_band(incidents: Incidents) -> Bool:
-    """Incidents within 100 ft of their vertical minimum at closest approach (as summary.json)."""
+def _quantisation_band(incidents: Incidents, among: I64 | None = None) -> Bool:
+    """Incidents (all, or those ``among``) within 100 ft of their vertical minimum at closest
+    approach (as summary.json)."""
     band_m = units.ft_to_m(QUANTISATION_BAND_FT)
-    within: Bool = (incidents.vertical_m - incidents.min_v_m) <= band_m
+    vertical_m, min_v_m = incidents.vertical_m, incidents.min_v_m
+    if among is not None:
+        vertical_m, min_v_m = vertical_m[among], min_v_m[among]
+    within: Bool = (vertical_m - min_v_m) <= band_m
     return within
 
 
@@ -457,13 +502,23 @@ class _Picture:
     h_nm: F64
     v_ft: F64
     window_rel: tuple[float, float]
+    #: End of the last loss shown.
     end_rel: float
+    #: Each loss shown: (start, end).
+    losses_rel: tuple[tuple[float, float], ...]
     min_rel: float
     min_h_nm: float
     min_v_ft: float
     alert_rel: float
     limit_h_nm: float
     limit_v_ft: float
+
+
+def _first_alert(inc: Incidents, group: Sequence[int]) -> float:
+    """The first alert that led to any of ``group``, NaN if none did."""
+    alerts = inc.first_alert_s[np.asarray(group, dtype=np.int64)]
+    alerts = alerts[np.isfinite(alerts)]
+    return float(alerts.min()) if alerts.shape[0] else math.nan
 
 
 def _window(inc: Incidents, k: int) -> tuple[float, float]:
@@ -475,18 +530,37 @@ def _window(inc: Incidents, k: int) -> tuple[float, float]:
     return start - before, float(inc.end_s[k]) + AFTER_S
 
 
-def _picture(index: _TrackIndex, inc: Incidents, k: int, max_gap_s: float) -> _Picture:
-    start, end, t_min = float(inc.start_s[k]), float(inc.end_s[k]), float(inc.time_of_min_s[k])
-    t0, t1 = _window(inc, k)
+def _picture(
+    index: _TrackIndex, inc: Incidents, group: Sequence[int], max_gap_s: float
+) -> _Picture:
+    """The picture of one pair's incidents ``group`` (sorted by start; see figure_groups).
+
+    Times are from the start of the first; the closest approach marked, the
+    plan view's origin and the minima are those of the most severe.
+    """
+    first = group[0]
+    k = int(_ranked(inc, np.asarray(group, dtype=np.int64))[0])
+    start, t_min = float(inc.start_s[first]), float(inc.time_of_min_s[k])
+    end = max(float(inc.end_s[j]) for j in group)
+    windows = [_window(inc, j) for j in group]
+    t0, t1 = min(w[0] for w in windows), max(w[1] for w in windows)
     lat0, lon0 = float(inc.lat_deg[k]), float(inc.lon_deg[k])
-    track_a = index.window(str(inc.aircraft_a[k]), t0, t1)
-    track_b = index.window(str(inc.aircraft_b[k]), t0, t1)
+    track_a = index.window(str(inc.aircraft_a[first]), t0, t1)
+    track_b = index.window(str(inc.aircraft_b[first]), t0, t1)
     keys = np.array([start, t_min, end])
-    during = np.append(np.arange(start, end, GRID_STEP_S), end)
+    # The losses, one after the other, a NaN time (no position) between two.
+    spans = [(float(inc.start_s[j]), float(inc.end_s[j])) for j in group]
+    during = np.concatenate(
+        [
+            part
+            for i, (s0, s1) in enumerate(spans)
+            for part in ([np.array([np.nan])] if i else []) + [np.arange(s0, s1, GRID_STEP_S), [s1]]
+        ]
+    )
     core_t = np.append(
         np.arange(start - CORE_BEFORE_S, end + CORE_AFTER_S, 5.0), end + CORE_AFTER_S
     )
-    times = _grid(track_a, track_b, (t0, t1), (start, t_min, end))
+    times = _grid(track_a, track_b, (t0, t1), (start, t_min, end, *(e for _, e in spans)))
     # Each track at every time wanted, interpolated in one call: the core, the track's
     # own reports, the loss, the key times (start, closest, end) and the 1 s grid.
     own: list[F64] = []
@@ -555,10 +629,11 @@ def _picture(index: _TrackIndex, inc: Incidents, k: int, max_gap_s: float) -> _P
         v_ft=units.m_to_ft(np.abs(alt_a - alt_b)),
         window_rel=(t0 - start, t1 - start),
         end_rel=end - start,
+        losses_rel=tuple((s0 - start, s1 - start) for s0, s1 in spans),
         min_rel=t_min - start,
         min_h_nm=units.m_to_nm(float(inc.min_h_m[k])),
         min_v_ft=units.m_to_ft(float(inc.min_v_m[k])),
-        alert_rel=float(inc.first_alert_s[k]) - start,
+        alert_rel=_first_alert(inc, group) - start,
         limit_h_nm=units.m_to_nm(float(inc.horizontal_m[k])),
         limit_v_ft=units.m_to_ft(float(inc.vertical_m[k])),
     )
@@ -642,10 +717,12 @@ def _page(
     facts: dict[str, Any],
     band: Bool,
     ranked: I64,
-    figures: dict[int, str],
+    plotted: list[Group],
+    figures: dict[Group, str],
     max_plotted: int,
 ) -> str:
     inc = result.incidents
+    shown = {k for group in plotted if group in figures for k in group}
     main = [int(k) for k in ranked.tolist() if not band[k]]
     apart = [int(k) for k in ranked.tolist() if band[k]]
     parts = [
@@ -671,12 +748,12 @@ def _page(
             "flight levels</a>.</p>"
         )
         parts.append(
-            f"{_TABLE_NOTE}{_incident_table(inc, main, figures, agreement)}"
+            f"{_TABLE_NOTE}{_incident_table(inc, main, shown, agreement)}"
             if main
             else "<p>None here.</p>"
         )
-    parts.append(_quantisation_section(inc, apart, figures, agreement))
-    parts.append(_plots_section(inc, main, apart, figures, max_plotted))
+    parts.append(_quantisation_section(inc, apart, shown, agreement))
+    parts.append(_plots_section(inc, band, plotted, figures, max_plotted))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
@@ -764,7 +841,7 @@ def _summary_section(facts: dict[str, Any]) -> str:
 
 
 def _incident_table(
-    inc: Incidents, rows: Sequence[int], figures: dict[int, str], agreement: Agreement
+    inc: Incidents, rows: Sequence[int], plotted: set[int], agreement: Agreement
 ) -> str:
     parties = any(p is not None for p in (*inc.party_a.tolist(), *inc.party_b.tolist()))
     head = ["#", "aircraft A", "aircraft B"]
@@ -796,7 +873,7 @@ def _incident_table(
             v_ft = units.m_to_ft(float(inc.vertical_m[k]))
             cells.append((f"{h_nm:g} / {v_ft:g}", "num"))
         lead = float(inc.lead_time_s[k])
-        plot = f"<a href='#incident-{k + 1}'>plot</a>" if k in figures else "not plotted"
+        plot = f"<a href='#incident-{k + 1}'>plot</a>" if k in plotted else "not plotted"
         cells += [
             (_fixed(lead, 1) if math.isfinite(lead) else "never", "num"),
             (_e(inc.level_at_start[k] or _DASH), ""),
@@ -818,7 +895,7 @@ def _incident_table(
 def _quantisation_section(
     inc: Incidents,
     rows: Sequence[int],
-    figures: dict[int, str],
+    plotted: set[int],
     agreement: Agreement,
 ) -> str:
     band_ft = QUANTISATION_BAND_FT
@@ -842,28 +919,36 @@ def _quantisation_section(
         out.append("<p>None.</p>")
     else:
         out.append(f"<p>{len(rows):,} of {len(inc):,} incidents.</p>{_TABLE_NOTE}")
-        out.append(_incident_table(inc, rows, figures, agreement))
+        out.append(_incident_table(inc, rows, plotted, agreement))
     return "\n".join(out)
 
 
 def _plots_section(
     inc: Incidents,
-    main: Sequence[int],
-    apart: Sequence[int],
-    figures: dict[int, str],
+    band: Bool,
+    plotted: list[Group],
+    figures: dict[Group, str],
     max_plotted: int,
 ) -> str:
     out = ["<h2 id='plots'>Plots</h2>"]
     if len(inc) == 0:
         out.append("<p>No incident to plot.</p>")
         return "\n".join(out)
-    missing = len(inc) - len(figures)
+    drawn = [group for group in plotted if group in figures]
+    n_shown = sum(len(group) for group in drawn)
+    missing = len(inc) - n_shown
+    shared = (
+        f" in {len(drawn):,} figures: the incidents of one pair whose plotted windows overlap "
+        "share one"
+        if len(drawn) < n_shown
+        else ""
+    )
     note = (
-        f"<p class='note'>{len(figures):,} of {len(inc):,} incidents plotted "
-        f"(at most {max_plotted:,}, most severe first); {missing:,} not plotted "
+        f"<p class='note'>{n_shown:,} of {len(inc):,} incidents plotted{shared} (at most "
+        f"{max_plotted:,} figures, most severe first); {missing:,} not plotted "
         "(see incidents.csv).</p>"
         if missing
-        else f"<p class='note'>All {len(inc):,} incidents plotted.</p>"
+        else f"<p class='note'>All {len(inc):,} incidents plotted{shared}.</p>"
     )
     out += [
         note,
@@ -878,21 +963,47 @@ def _plots_section(
         "aircraft A then. Right: horizontal and vertical separation against time, "
         "interpolated on a 1 s grid for this picture (gaps longer than the largest gap "
         "interpolated are left blank), with the minima (dashed), the loss of separation "
-        "(shaded), the closest approach (diamond) and the first alert (dotted).</p>",
+        "(shaded), the closest approach (diamond) and the first alert (dotted). A figure "
+        "of several incidents of one pair shades each loss and counts seconds from the "
+        "start of the first; its closest approach is that of the most severe.</p>",
     ]
-    groups = (("Incidents", main), ("Probably adjacent flight levels", apart))
-    for title, group in groups:
-        shown = [k for k in group if k in figures]
+    # Each figure under the group of its most severe incident (the first in the page's order).
+    groups = (("Incidents", False), ("Probably adjacent flight levels", True))
+    severest = {group: int(_ranked(inc, np.asarray(group, dtype=np.int64))[0]) for group in drawn}
+    both = len({bool(band[k]) for k in severest.values()}) > 1
+    for title, in_band in groups:
+        shown = [group for group in drawn if bool(band[severest[group]]) == in_band]
         if not shown:
             continue
-        if main and apart:
+        if both:
             out.append(f"<h3 class='group'>{_e(title)}</h3>")
-        out += [_plot_block(inc, k, figures[k]) for k in shown]
+        out += [_plot_block(inc, group, figures[group]) for group in shown]
     return "\n".join(out)
 
 
-def _plot_block(inc: Incidents, k: int, png: str) -> str:
-    a, b = str(inc.aircraft_a[k]), str(inc.aircraft_b[k])
+def _plot_block(inc: Incidents, group: Group, png: str) -> str:
+    k0 = group[0]
+    a, b = str(inc.aircraft_a[k0]), str(inc.aircraft_b[k0])
+    numbers = [f"#{k + 1}" for k in group]
+    title = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
+    # Every incident's anchor (the table links to it) leads to this figure.
+    anchors = "".join(f"<span id='incident-{k + 1}'></span>" for k in group[1:])
+    links = " ".join(f"<a class='note' href='#row-{k + 1}'>(table)</a>" for k in group[:1])
+    details = "".join(
+        f"<p class='note'>{_e(f'#{k + 1}: ' if len(group) > 1 else '')}"
+        f"{_e(_incident_details(inc, k))}</p>"
+        for k in group
+    )
+    width, height = (round(x * FIGURE_DPI) for x in FIGURE_SIZE_IN)
+    return (
+        f"<h3 id='incident-{k0 + 1}'>{anchors}{title}: {_e(a)} and {_e(b)} {links}</h3>"
+        f"{details}"
+        f"<figure><img src='data:image/png;base64,{png}' width='{width}' height='{height}' "
+        f"alt='{_e(f'incident {title}: {a} and {b}')}'></figure>"
+    )
+
+
+def _incident_details(inc: Incidents, k: int) -> str:
     start, end, t_min, alert = iso_utc(
         np.array([inc.start_s[k], inc.end_s[k], inc.time_of_min_s[k], inc.first_alert_s[k]])
     )
@@ -907,17 +1018,9 @@ def _plot_block(inc: Incidents, k: int, png: str) -> str:
     else:
         alerted = "never alerted"
     lat, lon = float(inc.lat_deg[k]), float(inc.lon_deg[k])
-    details = (
+    return (
         f"{start} to {end} ({float(inc.duration_s[k]):.0f} s); closest {_down(h_nm, 2)} NM and "
         f"{_down(v_ft, 0)} ft apart at {t_min}, near {abs(lat):.3f}°{'N' if lat >= 0 else 'S'} "
         f"{abs(lon):.3f}°{'E' if lon >= 0 else 'W'}, {units.m_to_ft(float(inc.alt_m[k])):,.0f} ft; "
         f"{alerted}."
-    )
-    width, height = (round(x * FIGURE_DPI) for x in FIGURE_SIZE_IN)
-    return (
-        f"<h3 id='incident-{k + 1}'>#{k + 1}: {_e(a)} and {_e(b)} "
-        f"<a class='note' href='#row-{k + 1}'>(table)</a></h3>"
-        f"<p class='note'>{_e(details)}</p>"
-        f"<figure><img src='data:image/png;base64,{png}' width='{width}' height='{height}' "
-        f"alt='{_e(f'incident {k + 1}: {a} and {b}')}'></figure>"
     )
