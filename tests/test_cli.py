@@ -261,3 +261,70 @@ def test_a_lazy_command_runs_and_shows_its_own_help() -> None:
     ops = run("ops", "check", "--help")
     assert ops.returncode == 0, ops.stderr
     assert "Usage: skysep ops check" in ops.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (["replay", "t.csv", "--preset", "icao-5nm", "--out", "o"], True),
+        (["replay", "t.csv", "--out", "o", "--no-report"], False),
+        (["replay", "t.csv", "--out", "o", "--max-plotted", "3"], False),
+        (["replay", "t.csv", "--out", "o", "--max-plotted=0"], False),
+        (["replay", "--help"], False),
+        (["detect", "s.csv", "--out", "c.csv"], False),
+        ([], False),
+    ],
+)
+def test_main_guesses_when_replay_will_draw_figures(args: list[str], wanted: bool) -> None:
+    from skysep.cli import _figures_wanted
+
+    assert _figures_wanted(args) is wanted
+
+
+@pytest.mark.parametrize(
+    ("extra", "workers", "code"),
+    [
+        ([], 1, 0),  # started by main() before parsing, taken by the command
+        (["--no-report"], 0, 0),
+        (["--max-plotted", "1"], 1, 0),  # not guessed: the command starts it itself
+        (["--bogus"], 1, 2),  # typer refuses the options: main() stops the one it started
+    ],
+)
+def test_replay_figure_process_is_started_once_and_never_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: list[str], workers: int, code: int
+) -> None:
+    import multiprocessing
+
+    from test_replay_report import head_on
+
+    from skysep import cli
+    from skysep.replay import _figure_worker
+
+    made: list[_figure_worker.FigureWorker] = []
+    real_init = _figure_worker.FigureWorker.__init__
+
+    def counted(self: _figure_worker.FigureWorker, processes: int) -> None:
+        made.append(self)
+        real_init(self, processes)
+
+    monkeypatch.setattr(_figure_worker.FigureWorker, "__init__", counted)
+    ids, time_s, lat, lon, alt_m = head_on("A", "B", 45.0, 0.0)
+    tracks = tmp_path / "tracks.csv"
+    with tracks.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["time", "aircraft", "lat", "lon", "alt_m"])
+        writer.writerows(zip(time_s, ids, lat, lon, alt_m, strict=True))
+    out = tmp_path / "out"
+    argv = ["skysep", "replay", str(tracks), "--preset", "icao-5nm", "--out", str(out), "--quiet"]
+    monkeypatch.setattr(sys, "argv", [*argv, *extra])
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == code
+    assert len(made) == workers
+    assert cli._EARLY_FIGURES == []
+    assert all(worker._process.exitcode is not None for worker in made)
+    assert multiprocessing.active_children() == []
+    if code == 0:
+        page = (out / "report.html").read_text(encoding="utf-8") if workers else None
+        assert (page is None) == ("--no-report" in extra)
+        assert page is None or page.count("<img") == 1

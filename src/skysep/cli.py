@@ -5,9 +5,10 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +19,9 @@ from skysep import engine, units
 from skysep.agreement import DETECTORS, KEYS, PRESETS, Agreement, load_agreement, preset
 from skysep.errors import SkySepError
 from skysep.io import read_states, write_conflicts
+
+if TYPE_CHECKING:
+    from skysep.replay._figure_worker import FigureWorker
 
 #: Commands registered by name ("module:attribute") and imported only when run (or
 #: asked for their own help): the service's module alone loads FastAPI and SQLAlchemy
@@ -399,7 +403,13 @@ def replay(
     # What is loaded now stays until the process ends: the cyclic garbage collector need
     # not go over it again (numba alone makes 0.1 s of collections, 0.5 s at exit).
     gc.freeze()
-    if not no_report and max_plotted != 0 and FigureWorker.available():
+    early = _EARLY_FIGURES.pop() if _EARLY_FIGURES else None
+    if no_report or max_plotted == 0:
+        if early is not None:
+            early.close()
+    elif early is not None:
+        figures = early
+    elif FigureWorker.available():
         # Forked first, while this process runs no other thread: another core loads
         # matplotlib and prepares the figures while this one loads the replay and reads.
         figures = FigureWorker(processes=cpus)
@@ -613,6 +623,38 @@ def agreement_presets() -> None:
         )
 
 
+#: The figure process of ``skysep replay``, when :func:`main` started it (see there).
+_EARLY_FIGURES: list[FigureWorker] = []
+
+
+def _figures_wanted(args: list[str]) -> bool:
+    """Whether these arguments are a ``skysep replay`` that will draw report.html's figures.
+
+    A guess from the words alone, before typer parses them: a wrong guess
+    costs a process started for nothing (the command closes it), or started
+    later, never a different result.
+    """
+    if not args or args[0] != "replay":
+        return False
+    refused = ("--no-report", "--help", "-h", "--max-plotted")
+    return not any(arg == word or arg.startswith(f"{word}=") for arg in args for word in refused)
+
+
 def main() -> None:
-    """Entry point of the ``skysep`` console script."""
-    app()
+    """Entry point of the ``skysep`` console script.
+
+    ``skysep replay`` starts its figure process here, before typer parses the
+    options (0.15 s, most of it importing pydantic): matplotlib loads on the
+    other core meanwhile (see docs/replay.md, "Speed").
+    """
+    if _figures_wanted(sys.argv[1:]):
+        from skysep.replay._figure_worker import FigureWorker
+
+        if FigureWorker.available():
+            gc.freeze()
+            _EARLY_FIGURES.append(FigureWorker(processes=os.cpu_count() or 1))
+    try:
+        app()
+    finally:
+        while _EARLY_FIGURES:  # not taken by the command: it failed before, or did not run
+            _EARLY_FIGURES.pop().close()

@@ -23,19 +23,12 @@ before the replay so that matplotlib loads on another core meanwhile.
 from __future__ import annotations
 
 import base64
-import gc
 import html
 import math
 import multiprocessing
-import os
-import pickle
-import shutil
-import tempfile
-import traceback
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -45,14 +38,21 @@ from pyproj import Geod
 
 from skysep import units
 from skysep.agreement import Agreement
-from skysep.errors import SkySepError
+from skysep.replay._figure_worker import FigureWorker, ReportError
 from skysep.replay._types import F64, Incidents, ReplayResult, Tracks
 from skysep.replay.outputs import QUANTISATION_BAND_FT, iso_utc
 
 if TYPE_CHECKING:
     from skysep.replay._plots import Canvas
 
-__all__ = ["FigureWorker", "draw_figures", "figure_groups", "plotted_figures", "write_report"]
+__all__ = [
+    "FigureWorker",
+    "ReportError",
+    "draw_figures",
+    "figure_groups",
+    "plotted_figures",
+    "write_report",
+]
 
 I64 = npt.NDArray[np.int64]
 #: The incidents one figure shows (one pair's), sorted by start.
@@ -111,10 +111,6 @@ figure { margin: 0.3em 0 1em; } img { max-width: 100%; height: auto; }
 a { color: #0645ad; }
 h3.group { background: #eee; padding: 0.3em 0.6em; font-size: 1.1em; margin-top: 2em; }
 """
-
-
-class ReportError(SkySepError):
-    """The figures of report.html could not be drawn."""
 
 
 def write_report(
@@ -271,116 +267,6 @@ def _render(
             a, b = str(inc.aircraft_a[group[0]]), str(inc.aircraft_b[group[0]])
             figures[group] = base64.b64encode(canvas.render(picture, a, b)).decode("ascii")
     return figures
-
-
-class FigureWorker:
-    """A process that draws report.html's figures, started before the tracks are read.
-
-    Forked at the start of the command, it imports matplotlib, draws the
-    figures' shared pixels and renders the glyphs most figures need while
-    this process imports the replay's modules and reads the tracks. It gets
-    the tracks through a file (:meth:`send_tracks`, written once and read
-    when it is ready, so that neither process waits on the other) and indexes
-    them; :meth:`start` sends it the incidents as soon as they are known,
-    and :meth:`figures` waits for the figures, which it draws in itself and
-    ``processes - 1`` forked processes. Only where the platform forks
-    (:meth:`available`); fork it while this process runs no other thread.
-    """
-
-    def __init__(self, processes: int) -> None:
-        context = multiprocessing.get_context("fork")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(child, processes), name="skysep-figures"
-        )  # not a daemon: it forks processes of its own; it ends when the pipe closes
-        self._process.start()
-        child.close()
-        self._folder: str | None = None
-        self._job: tuple[Incidents, list[Group], float] | None = None
-        self._answered = False
-
-    @staticmethod
-    def available() -> bool:
-        return "fork" in multiprocessing.get_all_start_methods()
-
-    def send_tracks(self, tracks: Tracks) -> None:
-        """Hand over the tracks the replay runs on (a private temporary file)."""
-        self._folder = tempfile.mkdtemp(prefix="skysep-figures-")
-        path = os.path.join(self._folder, "tracks.pickle")
-        with open(path, "wb") as file:
-            pickle.dump(tracks, file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._send(("tracks", path))
-
-    def start(self, inc: Incidents, plotted: list[Group], max_gap_s: float) -> None:
-        """Start drawing the figures of ``plotted`` (groups of incidents; once)."""
-        if self._job is not None:
-            raise ReportError("report.html: the figures were already asked for")
-        self._job = (inc, plotted, max_gap_s)
-        self._send(("draw", inc, plotted, max_gap_s))
-
-    def figures(self, inc: Incidents, plotted: list[Group], max_gap_s: float) -> dict[Group, str]:
-        """The figures of ``plotted``, base64 PNG by group (started if need be)."""
-        if self._job is None:
-            self.start(inc, plotted, max_gap_s)
-        elif self._job[0] is not inc or self._job[1] != plotted or self._job[2] != max_gap_s:
-            raise ReportError("report.html: the figures drawn are not those of this report")
-        try:
-            status, value = self._conn.recv()
-            self._answered = True
-        except (EOFError, OSError):
-            raise self._ended() from None
-        if status != "ok":
-            raise ReportError(f"report.html: drawing the figures failed:\n{value}")
-        figures: dict[Group, str] = value
-        return figures
-
-    def close(self) -> None:
-        """Stop the process: it ends by itself once it has answered, else it is terminated."""
-        self._conn.close()
-        if not self._answered:
-            self._process.terminate()
-        self._process.join()
-        if self._folder is not None:
-            shutil.rmtree(self._folder, ignore_errors=True)
-
-    def _send(self, message: tuple[Any, ...]) -> None:
-        try:
-            self._conn.send(message)
-        except OSError:
-            raise self._ended() from None
-
-    def _ended(self) -> ReportError:
-        return ReportError(
-            "report.html: the process drawing the figures ended "
-            f"(exit code {self._process.exitcode})"
-        )
-
-
-def _serve(conn: Connection, processes: int) -> None:
-    """The worker's process: get ready, take the tracks, then draw one job's figures."""
-    try:
-        _canvas().warm_up()
-        tag, path = conn.recv()
-        if tag != "tracks":
-            raise ReportError(f"report.html: the figure process got {tag!r} before the tracks")
-        with open(path, "rb") as file:
-            tracks = pickle.load(file)
-        os.unlink(path)
-        index = _TrackIndex.build(tracks)
-        del tracks
-        # What is loaded now lives as long as the process: the cyclic garbage collector
-        # need not go over it (nor write to the pages this process shares with its parent).
-        gc.freeze()
-        job = conn.recv()
-    except EOFError:  # the command ended (or failed) before the figures were wanted
-        return
-    try:
-        _, inc, plotted, max_gap_s = job
-        conn.send(("ok", draw_figures(index, inc, plotted, max_gap_s, processes)))
-    except Exception:
-        conn.send(("error", traceback.format_exc()))
-    finally:
-        conn.close()
 
 
 def _quantisation_band(incidents: Incidents, among: I64 | None = None) -> Bool:
