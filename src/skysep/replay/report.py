@@ -142,14 +142,18 @@ def write_report(
     ranked = _ranked(inc)
     limit = len(inc) if max_plotted is None else max(0, max_plotted)
     plotted = plotted_figures(inc, max_plotted)
+    # Every figure asked for is drawn (or drawing raises): the page's text before the
+    # plots is written first, while a worker draws them.
+    shown = {k for group in plotted for k in group}
+    head = _page_head(result, agreement, summary, band, ranked, shown)
     figures: dict[Group, str] = {}
     if plotted and worker is not None:
         figures = worker.figures(inc, plotted, result.options.max_gap_s)
     elif plotted:
         index = _TrackIndex.build(tracks)
         figures = draw_figures(index, inc, plotted, result.options.max_gap_s, processes)
-    page = _page(result, agreement, summary, band, ranked, plotted, figures, limit)
-    Path(path).write_text(page, encoding="utf-8")
+    plots = _plots_section(inc, band, plotted, figures, limit)
+    Path(path).write_text("\n".join([head, plots, "</body></html>\n"]), encoding="utf-8")
 
 
 def plotted_figures(inc: Incidents, max_plotted: int | None = None) -> list[Group]:
@@ -597,18 +601,16 @@ def _rows(pairs: Iterable[tuple[str, str]]) -> str:
     return f"<table class='facts'>{body}</table>"
 
 
-def _page(
+def _page_head(
     result: ReplayResult,
     agreement: Agreement,
     facts: dict[str, Any],
     band: Bool,
     ranked: I64,
-    plotted: list[Group],
-    figures: dict[Group, str],
-    max_plotted: int,
+    shown: set[int],
 ) -> str:
+    """The page up to its plots: the summary and the incidents (``shown``: those plotted)."""
     inc = result.incidents
-    shown = {k for group in plotted if group in figures for k in group}
     main = [int(k) for k in ranked.tolist() if not band[k]]
     apart = [int(k) for k in ranked.tolist() if band[k]]
     parts = [
@@ -639,8 +641,6 @@ def _page(
             else "<p>None here.</p>"
         )
     parts.append(_quantisation_section(inc, apart, shown, agreement))
-    parts.append(_plots_section(inc, band, plotted, figures, max_plotted))
-    parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
