@@ -520,11 +520,12 @@ class Canvas:
         return names, sep
 
     def warm_up(self) -> None:
-        """Render what figures commonly need before the first is wanted: the glyphs of
-        numbers and aircraft names, the axis labels, and one made-up incident.
+        """Render what every figure needs before the first is wanted: the glyphs of the
+        tick labels, the axis labels, and one made-up incident (its names and note).
 
         A glyph is rendered by matplotlib once per process (about 1 ms); processes
-        forked afterwards inherit them, so they are not rendered again in each.
+        forked afterwards inherit them, so they are not rendered again in each. The
+        letters of aircraft names are left to the figures that show them.
         """
         from skysep.replay.report import _Picture
 
@@ -532,10 +533,6 @@ class Canvas:
             ticks = TextStyle(TICK_FONT_PT)
             for char in WARM_TICK_GLYPHS:
                 self.stamps.get(char, ticks)
-            for color in ("black", COLOR_MIN):
-                legend = TextStyle(LEGEND_FONT_PT, color)
-                for char in WARM_LEGEND_GLYPHS:
-                    self.stamps.get(char, legend)
             t = np.arange(-180.0, 121.0)
             x = 0.12 * t
             zero = np.zeros_like(t)
@@ -567,7 +564,7 @@ class Canvas:
                 limit_h_nm=3.0,
                 limit_v_ft=1000.0,
             )
-            self.render(pic, "a0123456789", "b0123456789")
+            self.render(pic, "0123456789abcdef", "0123456789abcdef")  # ICAO addresses
 
     # --- one incident ---------------------------------------------------------------------------
 
@@ -737,12 +734,8 @@ class Canvas:
         return out.getvalue()
 
 
-#: Glyphs :meth:`Canvas.warm_up` renders: tick labels (numbers) and, in the legends,
-#: aircraft names (ICAO addresses, callsigns, flight ids) and the notes.
+#: Glyphs :meth:`Canvas.warm_up` renders for the tick labels (numbers).
 WARM_TICK_GLYPHS: Final = "0123456789.,\N{MINUS SIGN}-"
-WARM_LEGEND_GLYPHS: Final = (
-    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,:;_-+()\N{MINUS SIGN}"
-)
 
 
 #: The colours drawn; the palette holds each blended with white in 35 steps.
