@@ -33,6 +33,15 @@ from bench_replay import SAMPLES, export
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def speed_probe() -> float:
+    """Seconds for a fixed pure-Python loop: how fast the machine is right now."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i
+    return time.perf_counter() - started
+
+
 def run(src: Path, sample: Path, preset: str, out: Path, extra: list[str]) -> tuple[float, float]:
     """Wall and CPU time of one ``skysep replay`` of the sources under ``src``."""
     shutil.rmtree(out, ignore_errors=True)
@@ -72,6 +81,7 @@ def main() -> None:
             trees[name] = tree / "src"
         try:
             files = export(folder)
+            print(f"speed probe before: {speed_probe():.3f} s (a 3,000,000-step Python loop)")
             print("| sample | commit | fastest | median | CPU (median) |")
             print("|---|---|--:|--:|--:|")
             for sample in args.sample:
@@ -91,6 +101,7 @@ def main() -> None:
                         f"{statistics.median(walls):.2f} s | {statistics.median(cpus):.2f} s |",
                         flush=True,
                     )
+            print(f"speed probe after: {speed_probe():.3f} s")
         finally:
             for tree in trees.values():
                 subprocess.run(
