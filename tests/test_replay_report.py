@@ -523,6 +523,8 @@ def test_a_figure_worker_that_fails_raises_and_one_not_used_stops() -> None:
             worker.figures(result.incidents, [(5,)], 60.0)  # no incident 5
         with pytest.raises(report_module.ReportError, match="already asked for"):
             worker.start(result.incidents, [(0,)], 60.0)
+        with pytest.raises(report_module.ReportError, match="already handed over"):
+            worker.send_tracks(tracks)
     finally:
         worker.close()
     for tracks_sent in (False, True):  # the command failed before or after reading

@@ -62,7 +62,9 @@ class FigureWorker:
         return "fork" in multiprocessing.get_all_start_methods()
 
     def send_tracks(self, tracks: Tracks) -> None:
-        """Hand over the tracks the replay runs on (a private temporary file)."""
+        """Hand over the tracks the replay runs on (a private temporary file), once."""
+        if self._folder is not None:
+            raise ReportError("report.html: the tracks were already handed over")
         self._folder = tempfile.mkdtemp(prefix="skysep-figures-")
         path = os.path.join(self._folder, "tracks.pickle")
         with open(path, "wb") as file:

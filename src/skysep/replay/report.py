@@ -2,7 +2,8 @@
 
 The page holds the summary, a table of every incident and, for each
 incident, a plan view of both tracks around it and their separation against
-time, drawn with matplotlib (:mod:`skysep.replay._plots`) and inlined as
+time (one figure for one pair's incidents close in time: :func:`figure_groups`),
+drawn with matplotlib (:mod:`skysep.replay._plots`) and inlined as
 base64 PNG (no external file, stylesheet, script, font or network access).
 
 Incidents whose vertical separation at closest approach is within
@@ -16,8 +17,9 @@ interpolated linearly on a 1 s grid, geodesic distance on WGS84); the numbers
 in the tables are the replay's.
 
 This module does not import matplotlib: the figures are drawn by
-:func:`draw_figures`, in this process or in a :class:`FigureWorker` started
-before the replay so that matplotlib loads on another core meanwhile.
+:func:`draw_figures`, in this process or in a
+:class:`~skysep.replay._figure_worker.FigureWorker` started first thing, so
+that matplotlib loads on another core while the command reads and replays.
 """
 
 from __future__ import annotations
@@ -874,7 +876,7 @@ def _plot_block(inc: Incidents, group: Group, png: str) -> str:
     title = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
     # Every incident's anchor (the table links to it) leads to this figure.
     anchors = "".join(f"<span id='incident-{k + 1}'></span>" for k in group[1:])
-    links = " ".join(f"<a class='note' href='#row-{k + 1}'>(table)</a>" for k in group[:1])
+    link = f"<a class='note' href='#row-{k0 + 1}'>(table)</a>"
     details = "".join(
         f"<p class='note'>{_e(f'#{k + 1}: ' if len(group) > 1 else '')}"
         f"{_e(_incident_details(inc, k))}</p>"
@@ -882,7 +884,7 @@ def _plot_block(inc: Incidents, group: Group, png: str) -> str:
     )
     width, height = (round(x * FIGURE_DPI) for x in FIGURE_SIZE_IN)
     return (
-        f"<h3 id='incident-{k0 + 1}'>{anchors}{title}: {_e(a)} and {_e(b)} {links}</h3>"
+        f"<h3 id='incident-{k0 + 1}'>{anchors}{title}: {_e(a)} and {_e(b)} {link}</h3>"
         f"{details}"
         f"<figure><img src='data:image/png;base64,{png}' width='{width}' height='{height}' "
         f"alt='{_e(f'incident {title}: {a} and {b}')}'></figure>"
