@@ -236,8 +236,7 @@ def main() -> None:
             ),
             platform.processor(),
         )
-        args.write.write_text(
-            "# Replay: measured numbers\n\n"
+        block = (
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu}, "
             f"Python {platform.python_version()}, with "
             f"`python bench/bench_replay.py {' '.join(sys.argv[1:])}`; "
@@ -252,9 +251,31 @@ def main() -> None:
             "pairs (and intervals) of the brute-force reference that the replay does not "
             "report. traffic CPA: `closest_point_of_approach(...).aggregate(...)` with "
             "`round_t='d'`, two worker processes; its misses are SkySep's incident pairs it "
-            "does not report.\n\n" + text + "\n",
-            encoding="utf-8",
+            "does not report. Plots: figures (one pair's incidents close in time share one).\n\n"
+            + text
+            + "\n"
         )
+        write_block(args.write, block)
+
+
+#: The part of a numbers page that --write replaces; the rest (the analysis) is kept.
+BEGIN, END = "<!-- bench_replay.py --write: begin -->", "<!-- bench_replay.py --write: end -->"
+
+
+def write_block(path: Path, block: str) -> None:
+    """Put ``block`` between the page's markers, or write a new page holding it."""
+    if not path.exists():
+        path.write_text(f"# Replay: measured numbers\n\n{BEGIN}\n{block}{END}\n", "utf-8")
+        return
+    page = path.read_text(encoding="utf-8")
+    if page.count(BEGIN) != 1 or page.count(END) != 1 or page.index(BEGIN) > page.index(END):
+        raise SystemExit(
+            f"{path}: exists without one {BEGIN!r} ... {END!r} pair of markers; refusing to "
+            "overwrite its hand-written analysis (add the markers where the table goes)"
+        )
+    head, rest = page.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    path.write_text(f"{head}{BEGIN}\n{block}{END}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":
