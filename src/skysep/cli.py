@@ -389,7 +389,7 @@ def replay(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar, no summary.")] = False,
 ) -> None:
     """Every loss of separation in recorded traffic, and the warning it would have had."""
-    from skysep.replay.report import FigureWorker, plotted_figures, write_report
+    from skysep.replay.report import plotted_figures, write_report
 
     if dask is not None and workers is not None:
         _fail("give at most one of --dask ADDRESS and --workers N")
@@ -398,21 +398,11 @@ def replay(
     if max_plotted is not None and max_plotted < 0:
         _fail(f"--max-plotted must be 0 or more, got {max_plotted}")
     client = None
-    figures: FigureWorker | None = None
     cpus = os.cpu_count() or 1
     # What is loaded now stays until the process ends: the cyclic garbage collector need
     # not go over it again (numba alone makes 0.1 s of collections, 0.5 s at exit).
     gc.freeze()
-    early = _EARLY_FIGURES.pop() if _EARLY_FIGURES else None
-    if no_report or max_plotted == 0:
-        if early is not None:
-            early.close()
-    elif early is not None:
-        figures = early
-    elif FigureWorker.available():
-        # Forked first, while this process runs no other thread: another core loads
-        # matplotlib and prepares the figures while this one loads the replay and reads.
-        figures = FigureWorker(processes=cpus)
+    figures = _figure_worker(wanted=not no_report and max_plotted != 0, processes=cpus)
     try:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -638,6 +628,22 @@ def _figures_wanted(args: list[str]) -> bool:
         return False
     refused = ("--no-report", "--help", "-h", "--max-plotted")
     return not any(arg == word or arg.startswith(f"{word}=") for arg in args for word in refused)
+
+
+def _figure_worker(*, wanted: bool, processes: int) -> FigureWorker | None:
+    """``skysep replay``'s figure process: the one :func:`main` started, or one started now
+    (forked first, while this process runs no other thread), or None (stopping one
+    :func:`main` started) when no figure is wanted or the platform does not fork."""
+    from skysep.replay._figure_worker import FigureWorker
+
+    early = _EARLY_FIGURES.pop() if _EARLY_FIGURES else None
+    if not wanted:
+        if early is not None:
+            early.close()
+        return None
+    if early is not None:
+        return early
+    return FigureWorker(processes=processes) if FigureWorker.available() else None
 
 
 def main() -> None:

@@ -3,8 +3,8 @@
 No I/O, no globals, no settings reads: everything it needs comes in through
 :class:`States` and :class:`~skysep.agreement.Agreement`.
 
-The names below are loaded from their modules on first use (PEP 562): the
-types alone do not load numba and the compiled kernels.
+The engine itself (:func:`detect`, :func:`validate_states`) is loaded on first
+use (PEP 562): its types import without numba and the compiled kernels.
 """
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from skysep._lazy import lazy_names
+from skysep.engine._types import LEVELS, METHODS, STATE_RANGES, Conflicts, Method, States
 
 if TYPE_CHECKING:
     from skysep.engine._detect import detect, validate_states
-    from skysep.engine._types import LEVELS, METHODS, STATE_RANGES, Conflicts, Method, States
 
-#: Public name -> the module that defines it.
+#: Public name -> the module that defines it, for the names that load numba.
 _WHERE: dict[str, str] = {
-    "LEVELS": "skysep.engine._types",
-    "METHODS": "skysep.engine._types",
-    "Conflicts": "skysep.engine._types",
-    "Method": "skysep.engine._types",
-    "States": "skysep.engine._types",
-    "STATE_RANGES": "skysep.engine._types",
     "detect": "skysep.engine._detect",
     "validate_states": "skysep.engine._detect",
 }

@@ -537,12 +537,14 @@ class Canvas:
             x = 0.12 * t
             zero = np.zeros_like(t)
             h_nm = np.hypot(x, x + 0.5)
+
+            def both_at(i: int) -> tuple[F64, F64]:
+                return np.array([x[i], -0.5]), np.array([0.0, x[i]])
+
             pic = _Picture(
                 tracks=((x, zero), (zero - 0.5, x)),
                 losses=((x[170:200], zero[170:200]), (zero[170:200] - 0.5, x[170:200])),
-                marks=tuple(
-                    (np.array([x[i], -0.5]), np.array([0.0, x[i]])) for i in (180, 185, 199)
-                ),  # type: ignore[arg-type]
+                marks=(both_at(180), both_at(185), both_at(199)),
                 circle=(
                     3.0 * np.cos(np.linspace(0, 2 * np.pi, 73)),
                     3.0 * np.sin(np.linspace(0, 2 * np.pi, 73)),

@@ -199,6 +199,11 @@ def figure_groups(inc: Incidents) -> list[Group]:
     return groups
 
 
+def _severest(inc: Incidents, group: Group) -> int:
+    """The most severe of ``group``: the first of them in the page's order."""
+    return int(_ranked(inc, np.asarray(group, dtype=np.int64))[0])
+
+
 def _ranked(inc: Incidents, among: I64 | None = None) -> I64:
     """Incidents (all, or those ``among``) most severe first: outside the quantisation
     band first, then by min_h_m."""
@@ -406,7 +411,7 @@ class _Picture:
     limit_v_ft: float
 
 
-def _first_alert(inc: Incidents, group: Sequence[int]) -> float:
+def _first_alert(inc: Incidents, group: Group) -> float:
     """The first alert that led to any of ``group``, NaN if none did."""
     alerts = inc.first_alert_s[np.asarray(group, dtype=np.int64)]
     alerts = alerts[np.isfinite(alerts)]
@@ -422,16 +427,14 @@ def _window(inc: Incidents, k: int) -> tuple[float, float]:
     return start - before, float(inc.end_s[k]) + AFTER_S
 
 
-def _picture(
-    index: _TrackIndex, inc: Incidents, group: Sequence[int], max_gap_s: float
-) -> _Picture:
+def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float) -> _Picture:
     """The picture of one pair's incidents ``group`` (sorted by start; see figure_groups).
 
     Times are from the start of the first; the closest approach marked, the
     plan view's origin and the minima are those of the most severe.
     """
     first = group[0]
-    k = int(_ranked(inc, np.asarray(group, dtype=np.int64))[0])
+    k = _severest(inc, group)
     start, t_min = float(inc.start_s[first]), float(inc.time_of_min_s[k])
     end = max(float(inc.end_s[j]) for j in group)
     windows = [_window(inc, j) for j in group]
@@ -442,13 +445,10 @@ def _picture(
     keys = np.array([start, t_min, end])
     # The losses, one after the other, a NaN time (no position) between two.
     spans = [(float(inc.start_s[j]), float(inc.end_s[j])) for j in group]
-    during = np.concatenate(
-        [
-            part
-            for i, (s0, s1) in enumerate(spans)
-            for part in ([np.array([np.nan])] if i else []) + [np.arange(s0, s1, GRID_STEP_S), [s1]]
-        ]
-    )
+    parts: list[F64] = []
+    for s0, s1 in spans:
+        parts += [np.array([np.nan]), np.arange(s0, s1, GRID_STEP_S), np.array([s1])]
+    during = np.concatenate(parts[1:])
     core_t = np.append(
         np.arange(start - CORE_BEFORE_S, end + CORE_AFTER_S, 5.0), end + CORE_AFTER_S
     )
@@ -822,13 +822,12 @@ def _plots_section(
     if len(inc) == 0:
         out.append("<p>No incident to plot.</p>")
         return "\n".join(out)
-    drawn = [group for group in plotted if group in figures]
-    n_shown = sum(len(group) for group in drawn)
+    n_shown = sum(len(group) for group in plotted)
     missing = len(inc) - n_shown
     shared = (
-        f" in {len(drawn):,} figures: the incidents of one pair whose plotted windows overlap "
-        "share one"
-        if len(drawn) < n_shown
+        f" in {len(plotted):,} figures: the incidents of one pair whose plotted windows "
+        "overlap share one"
+        if len(plotted) < n_shown
         else ""
     )
     note = (
@@ -857,10 +856,10 @@ def _plots_section(
     ]
     # Each figure under the group of its most severe incident (the first in the page's order).
     groups = (("Incidents", False), ("Probably adjacent flight levels", True))
-    severest = {group: int(_ranked(inc, np.asarray(group, dtype=np.int64))[0]) for group in drawn}
+    severest = {group: _severest(inc, group) for group in plotted}
     both = len({bool(band[k]) for k in severest.values()}) > 1
     for title, in_band in groups:
-        shown = [group for group in drawn if bool(band[severest[group]]) == in_band]
+        shown = [group for group in plotted if bool(band[severest[group]]) == in_band]
         if not shown:
             continue
         if both:

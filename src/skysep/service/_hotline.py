@@ -229,28 +229,32 @@ class HotlineService:
         the alerts would have posted are not sent late: the conflicts are over
         or alerted again live.
         """
-        rows = self.store.unchained_alerts(sorted(RECORDED_LEVELS))
+        alerts = self._chain_in_chunks(
+            self.store.unchained_alerts(sorted(RECORDED_LEVELS)), RecordWriter.append_alerts
+        )
+        if alerts:
+            log.warning("alerts chained at start-up", extra={"count": alerts})
+        incidents = self._chain_in_chunks(
+            self.store.unchained_incidents(), RecordWriter.append_incidents
+        )
+        if incidents:
+            log.warning("incidents chained at start-up", extra={"count": incidents})
+        return alerts + incidents
+
+    def _chain_in_chunks(
+        self,
+        rows: list[dict[str, Any]],
+        append: Callable[[RecordWriter, Sequence[Mapping[str, Any]]], list[Entry]],
+    ) -> int:
+        """Chain ``rows`` with ``append``, :data:`CHUNK` to a transaction; entries made."""
+        made = 0
         for k in range(0, len(rows), CHUNK):
-            chunk = rows[k : k + CHUNK]
 
-            def write(w: RecordWriter, chunk: list[dict[str, Any]] = chunk) -> None:
-                w.append_alerts(chunk)
+            def write(w: RecordWriter, chunk: list[dict[str, Any]] = rows[k : k + CHUNK]) -> int:
+                return len(append(w, chunk))
 
-            self.store.record(self.clock(), self.key, write)
-        if rows:
-            log.warning("alerts chained at start-up", extra={"count": len(rows)})
-        incidents = self.store.unchained_incidents()
-        chained = 0
-        for k in range(0, len(incidents), CHUNK):
-            part = incidents[k : k + CHUNK]
-
-            def write_incidents(w: RecordWriter, part: list[dict[str, Any]] = part) -> int:
-                return len(w.append_incidents(part))
-
-            chained += self.store.record(self.clock(), self.key, write_incidents)[0]
-        if chained:
-            log.warning("incidents chained at start-up", extra={"count": chained})
-        return len(rows) + chained
+            made += self.store.record(self.clock(), self.key, write)[0]
+        return made
 
     def record_cycle(self, work: CycleWork, pause: Callable[[], object] = lambda: None) -> None:
         """A cycle's record and hotline work; its pushes wait for :meth:`deliver`.
