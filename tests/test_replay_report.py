@@ -577,3 +577,25 @@ def test_figures_show_both_tracks_and_the_minima(two_pairs: Run) -> None:
             assert pixels_near(image, color) > 200, color
         decoded.append(image)
     assert not np.array_equal(decoded[0], decoded[1])
+
+
+def test_palette_png_is_read_back_pixel_for_pixel() -> None:
+    from PIL import Image
+
+    from skysep.replay._plots import palette_png
+
+    rng = np.random.default_rng(3)
+    palette = rng.integers(0, 256, 3 * 256, dtype=np.uint8).tobytes()
+    indices = np.zeros((37, 53), dtype=np.uint8)
+    indices[5:20, 10:40] = 7  # runs, as in a figure
+    indices[30:] = rng.integers(0, 256, (7, 53), dtype=np.uint8)  # and noise
+    image = Image.open(io.BytesIO(palette_png(indices, palette)))
+    image.load()  # decodes every row
+    assert image.mode == "P"
+    assert image.size == (53, 37)
+    np.testing.assert_array_equal(np.asarray(image), indices)
+    assert bytes(image.getpalette() or []) == palette
+    with pytest.raises(ValueError, match="palette holds 1 to 256 RGB colours, got 4 bytes"):
+        palette_png(indices, b"\x00" * 4)
+    with pytest.raises(ValueError, match="has pixels, got 0x3"):
+        palette_png(np.zeros((3, 0), dtype=np.uint8), palette)

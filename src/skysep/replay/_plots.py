@@ -19,7 +19,7 @@ Instead:
   appears again (tick labels repeat: "0", "5", "1000"), and the texts that
   rarely repeat (names, notes) are composited glyph by glyph;
 * the PNG maps the pixels to a fixed palette of the figure's colours blended
-  with white, without dithering, compressed with zlib's run-length strategy.
+  with white, without dithering, compressed with zlib-ng's run-length strategy.
 
 A figure then costs about 6 ms. The picture (what is drawn) is
 :class:`skysep.replay.report._Picture`; this module only draws it.
@@ -28,9 +28,8 @@ A figure then costs about 6 ms. The picture (what is drawn) is
 from __future__ import annotations
 
 import functools
-import io
 import math
-import zlib
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator, NullLocator, ScalarFormatter
 from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
 from PIL import Image
+from zlib_ng import zlib_ng
 
 from skysep.replay.report import FIGURE_DPI, FIGURE_SIZE_IN
 from skysep.replay.report import _down as down
@@ -717,13 +717,12 @@ class Canvas:
         return cx - half_h * ratio, cx + half_h * ratio, cy - half_h, cy + half_h
 
     def _png(self) -> bytes:
-        """The figure as a PNG of :data:`PALETTE`'s colours.
+        """The figure as a PNG of :data:`PALETTE_COLORS`' colours (see :func:`palette_png`).
 
         Every pixel of a figure is one of its few colours blended with white
         (antialiasing, transparency) or close to one, so a fixed palette of
         those blends keeps the lines and text sharp without dithering, and
-        mapping to it costs a third of an adaptive quantisation. zlib's
-        run-length strategy suits the long runs of one colour.
+        mapping to it costs a third of an adaptive quantisation.
         """
         size = self.canvas.get_width_height(physical=True)
         buffer = self.canvas.buffer_rgba()  # type: ignore[no-untyped-call]
@@ -731,9 +730,42 @@ class Canvas:
         # of converting an RGBA image.
         rgb = Image.frombytes("RGB", size, buffer, "raw", "RGBX")
         image = rgb.quantize(palette=_palette(), dither=Image.Dither.NONE)
-        out = io.BytesIO()
-        image.save(out, format="png", compress_level=6, compress_type=zlib.Z_RLE)
-        return out.getvalue()
+        return palette_png(np.asarray(image), _palette_rgb())
+
+
+def palette_png(indices: npt.NDArray[np.uint8], palette: bytes) -> bytes:
+    """A PNG (8-bit palette, no filter) of ``indices`` (rows top down) into ``palette`` (RGB).
+
+    The pixel data is deflated by zlib-ng with its run-length strategy: the
+    rows of a figure are long runs of one colour, and zlib-ng finds them four
+    times as fast as zlib (which Pillow's PNG writer uses), a tenth of a
+    figure's time. The file is what any PNG reader reads (the tests decode
+    it with Pillow).
+    """
+    height, width = indices.shape
+    if not 0 < len(palette) <= 3 * 256 or len(palette) % 3:
+        raise ValueError(f"a PNG palette holds 1 to 256 RGB colours, got {len(palette)} bytes")
+    if height == 0 or width == 0:
+        raise ValueError(f"a PNG image has pixels, got {width}x{height}")
+    rows = np.zeros((height, width + 1), dtype=np.uint8)  # each row: filter type 0, the row
+    rows[:, 1:] = indices
+    deflate = zlib_ng.compressobj(6, zlib_ng.DEFLATED, 15, 9, zlib_ng.Z_RLE)
+    data = deflate.compress(rows.data) + deflate.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _chunk(b"IHDR", header),
+            _chunk(b"PLTE", palette),
+            _chunk(b"IDAT", data),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib_ng.crc32(kind + body)
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
 
 #: Glyphs :meth:`Canvas.warm_up` renders for the tick labels (numbers).
@@ -745,13 +777,21 @@ PALETTE_COLORS: Final = ("black", GRID_COLOR, "grey", COLOR_A, COLOR_B, COLOR_MI
 
 
 @functools.cache
-def _palette() -> Image.Image:
+def _palette_rgb() -> bytes:
+    """The palette, 256 RGB colours: white, each colour blended with white in 35 steps, then
+    black to fill it up."""
     rgb = np.array([to_rgb(c) for c in PALETTE_COLORS]) * 255.0
     steps = np.linspace(0.0, 1.0, 36)[1:]  # 0: white, given once below
     blends = 255.0 + steps[None, :, None] * (rgb[:, None, :] - 255.0)
     colors = np.concatenate([[[255.0, 255.0, 255.0]], blends.reshape(-1, 3)])
     table = np.zeros((256, 3), dtype=np.uint8)
     table[: colors.shape[0]] = np.round(colors).astype(np.uint8)
+    return table.tobytes()
+
+
+@functools.cache
+def _palette() -> Image.Image:
+    """The palette, as Pillow quantises to it."""
     image = Image.new("P", (1, 1))
-    image.putpalette(table.ravel().tolist())
+    image.putpalette(_palette_rgb())
     return image
