@@ -12,7 +12,12 @@ from pyproj import Transformer
 
 from skysep.agreement import Agreement
 from skysep.engine import METHODS, States, detect
-from skysep.engine._geometry import ground_velocity_ecef, surface_ecef
+from skysep.engine._geometry import (
+    ground_velocity_ecef,
+    near_surface_geodetic,
+    surface_ecef,
+    surface_state_ecef,
+)
 from skysep.engine._kernels import normal_chord_bound_m
 
 F64 = npt.NDArray[np.float64]
@@ -47,6 +52,42 @@ def test_surface_ecef_matches_pyproj() -> None:
     error = np.linalg.norm(position - _pyproj_ecef(lat, lon), axis=1)
     assert error.max() < 1e-3  # the requirement: under a millimetre
     assert error.max() < 1e-6  # in fact: rounding only
+
+
+@pytest.mark.parametrize("height_m", [0.0, -10_000.0, 10_000.0, None])
+def test_near_surface_geodetic_inverts_surface_ecef_as_pyproj_does(height_m: float | None) -> None:
+    rng = np.random.default_rng(4979)
+    lat, lon = _random_points(rng, 20_000)
+    lat[:4] = [90.0, -90.0, 0.0, 89.99999]
+    h = rng.uniform(-10_000.0, 10_000.0, lat.shape[0]) if height_m is None else height_m
+    position, up = surface_ecef(lat, lon)
+    points = position + up * np.broadcast_to(h, lat.shape)[:, None]
+    got_lat, got_lon = near_surface_geodetic(points)
+    to_geodetic = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
+    ref_lon, ref_lat, _ = to_geodetic.transform(points[:, 0], points[:, 1], points[:, 2])
+    assert np.abs(got_lat - ref_lat).max() < 1e-9
+    not_pole = np.abs(lat) < 89.9
+    lon_error = (got_lon - ref_lon + 180.0) % 360.0 - 180.0
+    assert np.abs(lon_error[not_pole]).max() < 1e-9
+    assert np.abs(got_lat - lat).max() < 1e-9
+
+
+def test_surface_state_ecef_is_surface_ecef_and_ground_velocity_ecef() -> None:
+    rng = np.random.default_rng(4980)
+    lat, lon = _random_points(rng, 5_000)
+    gs = rng.uniform(0.0, 300.0, lat.shape[0])
+    track = rng.uniform(0.0, 360.0, lat.shape[0])
+    gs[::7] = np.nan
+    track[::11] = np.nan
+    position, up, velocity = surface_state_ecef(lat, lon, gs, track)
+    ref_position, ref_up = surface_ecef(lat, lon)
+    np.testing.assert_array_equal(position, ref_position)
+    np.testing.assert_array_equal(up, ref_up)
+    np.testing.assert_array_equal(velocity, ground_velocity_ecef(lat, lon, gs, track))
+    missing = np.isnan(gs) | np.isnan(track)
+    assert missing.any()
+    assert np.isnan(velocity[missing]).all()
+    assert not np.isnan(velocity[~missing]).any()
 
 
 def test_up_is_the_geodetic_normal() -> None:

@@ -12,6 +12,7 @@ from skysep import units
 from skysep.agreement import Agreement, preset
 from skysep.replay import ReplayError, ReplayOptions, ReplayResult, Tracks, replay
 from skysep.replay._replay import threaded
+from skysep.replay._types import aircraft_codes
 
 GEOD = Geod(ellps="WGS84")
 EPOCH = 1.7e9
@@ -324,6 +325,25 @@ def test_empty_and_single_aircraft() -> None:
     )
     empty = dataclasses.replace(empty, party=None)
     assert len(replay(empty, ICAO_5NM).incidents) == 0
+
+
+def test_aircraft_codes_are_those_of_np_unique() -> None:
+    rng = np.random.default_rng(7)
+    pool = np.array(
+        ["a", "b", "ab", "1", 1, 2, "2", "\u00e9", "A", "zz", 1.5, "3c6444"], dtype=object
+    )
+    for n in (0, 1, 2, 50, 5_000):
+        aircraft = pool[rng.integers(0, pool.shape[0], n)]
+        ids, codes = aircraft_codes(aircraft)
+        ref_ids, ref_codes = np.unique(aircraft.astype(str), return_inverse=True)
+        np.testing.assert_array_equal(ids, ref_ids)
+        np.testing.assert_array_equal(codes, ref_codes)
+        assert codes.dtype == np.int64
+        assert ids.dtype.kind == "U"
+    # 1 and "1" read the same: one aircraft, as with astype(str).
+    ids, codes = aircraft_codes(np.array([1, "1", "b"], dtype=object))
+    assert ids.tolist() == ["1", "b"]
+    assert codes.tolist() == [0, 0, 1]
 
 
 def test_duplicate_reports_are_counted() -> None:

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from skysep.agreement import Agreement
 from skysep.engine import _kernels
-from skysep.engine._geometry import F64, frame_facing, ground_velocity_ecef, surface_ecef
+from skysep.engine._geometry import F64, frame_facing, surface_state_ecef
 from skysep.engine._types import I64, METHODS, STATE_RANGES, Conflicts, Method, Obj, States
 from skysep.errors import EngineError
 
@@ -78,8 +78,7 @@ def _prepare(states: States, agreement: Agreement) -> _Prepared:
     code, hmat, vmat = minima_tables(states.party, agreement, order)
     lat = states.lat_deg[order]
     lon = states.lon_deg[order]
-    pos, up = surface_ecef(lat, lon)
-    vel = ground_velocity_ecef(lat, lon, states.gs_mps[order], states.track_deg[order])
+    pos, up, vel = surface_state_ecef(lat, lon, states.gs_mps[order], states.track_deg[order])
     return _Prepared(
         order=order,
         pos=pos,

@@ -18,18 +18,39 @@ WGS84_F: Final = 1.0 / 298.257223563
 WGS84_E2: Final = WGS84_F * (2.0 - WGS84_F)
 
 
+Trig = tuple[F64, F64, F64, F64]
+
+
+def _sin_cos(lat_deg: F64, lon_deg: F64) -> Trig:
+    """sin and cos of the latitudes, then of the longitudes."""
+    lat = np.radians(lat_deg)
+    lon = np.radians(lon_deg)
+    return np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
+
+
 def surface_ecef(lat_deg: F64, lon_deg: F64) -> tuple[F64, F64]:
     """Earth-centred, Earth-fixed positions of points on the WGS84 surface.
 
     Returns ``(position_m, up)``: ``(N, 3)`` positions in metres and the
     ``(N, 3)`` unit normals (geodetic up) there.
     """
-    lat = np.radians(lat_deg)
-    lon = np.radians(lon_deg)
-    sin_lat, cos_lat = np.sin(lat), np.cos(lat)
-    sin_lon, cos_lon = np.sin(lon), np.cos(lon)
+    return _surface(_sin_cos(lat_deg, lon_deg))
+
+
+def surface_state_ecef(
+    lat_deg: F64, lon_deg: F64, gs_mps: F64, track_deg: F64
+) -> tuple[F64, F64, F64]:
+    """:func:`surface_ecef` and :func:`ground_velocity_ecef` at once (the same numbers,
+    the sines and cosines computed once): ``(position_m, up, velocity_mps)``; the
+    velocity is NaN where the ground speed or the track is."""
+    trig = _sin_cos(lat_deg, lon_deg)
+    return (*_surface(trig), _velocity(trig, gs_mps, track_deg))
+
+
+def _surface(trig: Trig) -> tuple[F64, F64]:
+    sin_lat, cos_lat, sin_lon, cos_lon = trig
     prime_vertical_m = WGS84_A_M / np.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
-    position = np.empty((lat.shape[0], 3))
+    position = np.empty((sin_lat.shape[0], 3))
     position[:, 0] = prime_vertical_m * cos_lat * cos_lon
     position[:, 1] = prime_vertical_m * cos_lat * sin_lon
     position[:, 2] = prime_vertical_m * (1.0 - WGS84_E2) * sin_lat
@@ -40,20 +61,45 @@ def surface_ecef(lat_deg: F64, lon_deg: F64) -> tuple[F64, F64]:
     return position, up
 
 
+def near_surface_geodetic(position_m: F64) -> tuple[F64, F64]:
+    """Geodetic latitude and longitude (degrees) of ``(N, 3)`` ECEF points near the surface.
+
+    The inverse of :func:`surface_ecef` for points on the WGS84 surface, and
+    for points a few kilometres above or below it (a chord between two
+    surface points dips below it): Bowring's formula (1976), applied twice,
+    within 1e-9 degree up to 10 km from the surface (the tests compare it
+    with PROJ). Written out because it is a few lines where importing PROJ
+    costs ``skysep replay`` 0.05 s.
+    """
+    x, y, z = position_m[:, 0], position_m[:, 1], position_m[:, 2]
+    b_m = WGS84_A_M * (1.0 - WGS84_F)
+    ep2 = WGS84_E2 / (1.0 - WGS84_E2)
+    p = np.hypot(x, y)
+    lat = np.arctan2(z, p * (1.0 - WGS84_E2))  # exact on the surface itself
+    for _ in range(2):  # Bowring: the parametric latitude, then the geodetic one
+        beta = np.arctan2((1.0 - WGS84_F) * np.sin(lat), np.cos(lat))
+        lat = np.arctan2(
+            z + ep2 * b_m * np.sin(beta) ** 3, p - WGS84_E2 * WGS84_A_M * np.cos(beta) ** 3
+        )
+    lon = np.arctan2(y, x)
+    return np.degrees(lat), np.degrees(lon)
+
+
 def ground_velocity_ecef(lat_deg: F64, lon_deg: F64, gs_mps: F64, track_deg: F64) -> F64:
     """``(N, 3)`` Earth-centred velocity of a ground speed along a true track.
 
     The velocity lies in the plane tangent to the ellipsoid at the aircraft:
     ``gs * (sin(track) * east + cos(track) * north)``.
     """
-    lat = np.radians(lat_deg)
-    lon = np.radians(lon_deg)
+    return _velocity(_sin_cos(lat_deg, lon_deg), gs_mps, track_deg)
+
+
+def _velocity(trig: Trig, gs_mps: F64, track_deg: F64) -> F64:
+    sin_lat, cos_lat, sin_lon, cos_lon = trig
     trk = np.radians(track_deg)
-    sin_lat, cos_lat = np.sin(lat), np.cos(lat)
-    sin_lon, cos_lon = np.sin(lon), np.cos(lon)
     v_east = gs_mps * np.sin(trk)
     v_north = gs_mps * np.cos(trk)
-    velocity = np.empty((lat.shape[0], 3))
+    velocity = np.empty((sin_lat.shape[0], 3))
     # east = (-sin lon, cos lon, 0); north = (-sin lat cos lon, -sin lat sin lon, cos lat)
     velocity[:, 0] = -v_east * sin_lon - v_north * sin_lat * cos_lon
     velocity[:, 1] = v_east * cos_lon - v_north * sin_lat * sin_lon

@@ -9,16 +9,18 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from pyproj import Transformer
 
 from skysep.agreement import Agreement
 from skysep.engine._detect import minima_tables
-from skysep.engine._geometry import frame_facing, ground_velocity_ecef, surface_ecef
+from skysep.engine._geometry import (
+    frame_facing,
+    near_surface_geodetic,
+    surface_state_ecef,
+)
 from skysep.engine._kernels import (
     MIN_RADIUS_OF_CURVATURE_M,
     arc_per_chord,
@@ -35,6 +37,7 @@ from skysep.replay._types import (
     ReplayOptions,
     ReplayResult,
     Tracks,
+    aircraft_codes,
 )
 
 I64 = npt.NDArray[np.int64]
@@ -128,9 +131,7 @@ def _altitude_spikes(
 def _prepare(tracks: Tracks, agreement: Agreement, options: ReplayOptions) -> _Prepared:
     max_gap_s = options.max_gap_s
     _validate(tracks)
-    ids_all = np.asarray(tracks.aircraft).astype(str)
-    ids, inv = np.unique(ids_all, return_inverse=True)
-    inv = inv.astype(np.int64)
+    ids, inv = aircraft_codes(tracks.aircraft)
     order = np.lexsort((tracks.time_s, inv))
     inv_s = inv[order]
     t_s = tracks.time_s[order]
@@ -147,12 +148,8 @@ def _prepare(tracks: Tracks, agreement: Agreement, options: ReplayOptions) -> _P
     inv_k = inv[keep]
     party = _party_per_aircraft(tracks, ids, inv, order)
     lat, lon = tracks.lat_deg[keep], tracks.lon_deg[keep]
-    rp, ru = surface_ecef(lat, lon)
-    gs, trk = tracks.gs_mps[keep], tracks.track_deg[keep]
-    has_v = ~np.isnan(gs) & ~np.isnan(trk)
-    rv = np.full_like(rp, np.nan)
-    if has_v.any():
-        rv[has_v] = ground_velocity_ecef(lat[has_v], lon[has_v], gs[has_v], trk[has_v])
+    # The velocity is NaN where the ground speed or the track is not reported.
+    rp, ru, rv = surface_state_ecef(lat, lon, tracks.gs_mps[keep], tracks.track_deg[keep])
     rt = np.ascontiguousarray(tracks.time_s[keep])
     first = np.searchsorted(inv_k, np.arange(ids.shape[0]), side="left").astype(np.int64)
     last = np.searchsorted(inv_k, np.arange(ids.shape[0]), side="right").astype(np.int64)
@@ -475,12 +472,6 @@ def _empty_alerts() -> tuple[I64, F64]:
     return np.empty((0, 2), dtype=np.int64), np.empty((0, 2))
 
 
-@cache
-def _to_geodetic() -> Transformer:
-    """ECEF to WGS84 longitude, latitude, height (made on first use: it costs start-up time)."""
-    return Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
-
-
 def _merge_pieces(piece_pair: I64, piece: F64, merge_gap_s: float) -> tuple[I64, F64]:
     """Incidents: pieces of one pair merged where they touch or are < merge_gap_s apart."""
     if piece.shape[0] == 0:
@@ -529,7 +520,7 @@ def _result(
         inc_pair, inc = inc_pair[order], inc[order]
     episodes = _episodes(alert_pair, alert, agreement, options.step_s)
     first_alert, level_at_start, ep_incident = _link(inc_pair, inc, episodes, options.step_s)
-    lon, lat, _ = _to_geodetic().transform(inc[:, 5], inc[:, 6], inc[:, 7])
+    lat, lon = near_surface_geodetic(inc[:, 5:8])
     ids, party = prep.ids, prep.party
     a, b = inc_pair[:, 0], inc_pair[:, 1]
     incidents = Incidents(

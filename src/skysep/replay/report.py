@@ -25,6 +25,7 @@ that matplotlib loads on another core while the command reads and replays.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
 import multiprocessing
@@ -36,15 +37,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from pyproj import Geod
 
 from skysep import units
 from skysep.agreement import Agreement
 from skysep.replay._figure_worker import FigureWorker, ReportError
-from skysep.replay._types import F64, Incidents, ReplayResult, Tracks
+from skysep.replay._types import F64, Incidents, ReplayResult, Tracks, aircraft_codes
 from skysep.replay.outputs import QUANTISATION_BAND_FT, iso_utc
 
 if TYPE_CHECKING:
+    from pyproj import Geod
+
     from skysep.replay._plots import Canvas
 
 __all__ = [
@@ -80,7 +82,6 @@ MIN_PLOTS_PER_PROCESS: Final = 4
 #: Plots handed to a process at a time.
 PLOTS_PER_BATCH: Final = 6
 
-_GEOD: Final = Geod(ellps="WGS84")
 _CIRCLE_AZ: Final = np.linspace(0.0, 360.0, 73)
 
 _TABLE_NOTE: Final = (
@@ -344,8 +345,7 @@ class _TrackIndex:
 
     @classmethod
     def build(cls, tracks: Tracks) -> _TrackIndex:
-        ids_all = np.asarray(tracks.aircraft).astype(str)
-        ids, inv = np.unique(ids_all, return_inverse=True)
+        ids, inv = aircraft_codes(tracks.aircraft)
         order = np.lexsort((tracks.time_s, inv))
         inv_s, t_s = inv[order], tracks.time_s[order]
         keep = np.ones(order.shape[0], dtype=bool)
@@ -469,7 +469,7 @@ def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float)
     circle_lat, circle_lon = np.empty(0), np.empty(0)
     lat_min, lon_min = float(at[0][3][0][1]), float(at[0][3][1][1])
     if math.isfinite(lat_min):
-        c_lon, c_lat, _ = _GEOD.fwd(
+        c_lon, c_lat, _ = _geod().fwd(
             np.full(_CIRCLE_AZ.shape, lon_min),
             np.full(_CIRCLE_AZ.shape, lat_min),
             _CIRCLE_AZ,
@@ -505,7 +505,7 @@ def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float)
     h_nm = np.full(times.shape, np.nan)
     ok = ~np.isnan(lat_a) & ~np.isnan(lat_b)
     if ok.any():
-        _, _, dist = _GEOD.inv(lon_a[ok], lat_a[ok], lon_b[ok], lat_b[ok])
+        _, _, dist = _geod().inv(lon_a[ok], lat_a[ok], lon_b[ok], lat_b[ok])
         h_nm[ok] = units.m_to_nm(np.asarray(dist, dtype=np.float64))
     return _Picture(
         tracks=(tracks[0], tracks[1]),
@@ -531,13 +531,22 @@ def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float)
     )
 
 
+@functools.cache
+def _geod() -> Geod:
+    """WGS84 geodesics, for the figures only (importing PROJ takes 0.05 s the command's own
+    process does without)."""
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
+
+
 def _east_north_nm(lat0: float, lon0: float, lat: F64, lon: F64) -> XY:
     """Azimuthal equidistant projection around (lat0, lon0), in NM east and north."""
     x, y = np.full(lat.shape, np.nan), np.full(lat.shape, np.nan)
     ok = ~np.isnan(lat) & ~np.isnan(lon)
     if ok.any():
         n = int(ok.sum())
-        az, _, dist = _GEOD.inv(np.full(n, lon0), np.full(n, lat0), lon[ok], lat[ok])
+        az, _, dist = _geod().inv(np.full(n, lon0), np.full(n, lat0), lon[ok], lat[ok])
         az_rad = np.deg2rad(np.asarray(az, dtype=np.float64))
         dist_nm = units.m_to_nm(np.asarray(dist, dtype=np.float64))
         x[ok], y[ok] = dist_nm * np.sin(az_rad), dist_nm * np.cos(az_rad)
