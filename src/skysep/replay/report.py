@@ -224,10 +224,13 @@ _JOB: list[tuple[_TrackIndex, Incidents, float]] = []
 
 
 def _canvas() -> Canvas:
-    """This process's canvas: matplotlib imported and the shared pixels drawn on first use."""
+    """This process's canvas: matplotlib imported and the shared pixels drawn on first use
+    (and PROJ's geodesics made, which the pictures use: processes forked afterwards
+    inherit both)."""
     if not _CANVAS:
         from skysep.replay import _plots
 
+        _geod()
         with _plots.default_style():
             _CANVAS.append(_plots.Canvas())
     return _CANVAS[0]
