@@ -12,7 +12,7 @@ from skysep import units
 from skysep.agreement import Agreement, preset
 from skysep.replay import ReplayError, ReplayOptions, ReplayResult, Tracks, replay
 from skysep.replay._replay import threaded
-from skysep.replay._types import aircraft_codes
+from skysep.replay._select import aircraft_codes
 
 GEOD = Geod(ellps="WGS84")
 EPOCH = 1.7e9

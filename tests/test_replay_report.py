@@ -370,7 +370,7 @@ def test_a_pairs_losses_close_in_time_share_one_figure(tmp_path: Path) -> None:
     assert numbers in run.page.text
     # The figure shades each loss, counts from the start of the first, and marks the
     # closest approach of the most severe.
-    pic = report_module._picture(report_module._TrackIndex.build(tracks), inc, ab, 60.0)
+    pic = report_module._picture(report_module._TrackIndex.build(tracks, 60.0, None), inc, ab, 60.0)
     start = float(inc.start_s[ab[0]])
     expected = [(float(inc.start_s[k]) - start, float(inc.end_s[k]) - start) for k in ab]
     assert np.array(pic.losses_rel) == pytest.approx(np.array(expected))
@@ -413,14 +413,16 @@ def test_a_pairs_losses_far_apart_get_a_figure_each_and_a_figure_spans_15_minute
 
 def test_plotted_separations_match_the_replay(two_pairs: Run) -> None:
     inc = two_pairs.result.incidents
-    index = report_module._TrackIndex.build(two_pairs.tracks)
+    index = report_module._TrackIndex.build(two_pairs.tracks, 60.0, None)
     for k in range(len(inc)):
         pic = report_module._picture(index, inc, (k,), 60.0)
         at_min = np.flatnonzero(pic.t_rel == pic.min_rel)
         assert at_min.shape == (1,)
-        assert pic.h_nm[at_min[0]] == pytest.approx(units.m_to_nm(inc.min_h_m[k]), abs=0.01)
-        assert pic.v_ft[at_min[0]] == pytest.approx(units.m_to_ft(inc.min_v_m[k]), abs=1.0)
-        assert np.nanmin(pic.h_nm) == pytest.approx(pic.h_nm[at_min[0]], abs=0.01)
+        # The replay's own geometry: the same numbers, to rounding (1 cm).
+        cm_nm, cm_ft = units.m_to_nm(0.01), units.m_to_ft(0.01)
+        assert pic.h_nm[at_min[0]] == pytest.approx(units.m_to_nm(inc.min_h_m[k]), abs=cm_nm)
+        assert pic.v_ft[at_min[0]] == pytest.approx(units.m_to_ft(inc.min_v_m[k]), abs=cm_ft)
+        assert np.nanmin(pic.h_nm) == pytest.approx(pic.h_nm[at_min[0]], abs=cm_nm)
         inside = (pic.t_rel > 0.5) & (pic.t_rel < pic.end_rel - 0.5)
         assert (pic.h_nm[inside] < pic.limit_h_nm).all()
         assert pic.limit_h_nm == 5.0
@@ -440,7 +442,7 @@ def test_gaps_are_left_blank_and_reports_need_not_be_sorted(tmp_path: Path) -> N
     (k,) = range(len(result.incidents))
     for given in (tracks, mixed):
         pic = report_module._picture(
-            report_module._TrackIndex.build(given), result.incidents, (k,), result.options.max_gap_s
+            report_module._TrackIndex.build(given, 60.0, None), result.incidents, (k,), 60.0
         )
         t_abs = pic.t_rel + float(result.incidents.start_s[0]) - T0_S
         in_gap = (t_abs > 90.0) & (t_abs < 210.0)
@@ -468,7 +470,7 @@ def test_of_two_reports_at_one_time_the_later_row_is_plotted() -> None:
     result = replay(tracks, AGREEMENT, ReplayOptions())
     assert result.duplicate_reports == 1
     pic = report_module._picture(
-        report_module._TrackIndex.build(tracks), result.incidents, (0,), result.options.max_gap_s
+        report_module._TrackIndex.build(tracks, 60.0, None), result.incidents, (0,), 60.0
     )
     t_abs = pic.t_rel + float(result.incidents.start_s[0]) - T0_S
     assert pic.v_ft[t_abs == 250.0] == pytest.approx([500.0])
@@ -497,7 +499,7 @@ def test_a_figure_worker_draws_the_same_page(tmp_path: Path) -> None:
         # As the command does: started before the tracks are read, then given them.
         worker = report_module.FigureWorker(processes=processes)
         try:
-            worker.send_tracks(tracks)
+            worker.send_tracks(tracks, ReplayOptions())
             if early:  # the figures asked for before the tables are written
                 worker.start(result.incidents, plotted_figures(result.incidents), 60.0)
             path = tmp_path / f"worker-{processes}.html"
@@ -518,19 +520,19 @@ def test_a_figure_worker_that_fails_raises_and_one_not_used_stops() -> None:
     result = replay(tracks, AGREEMENT, ReplayOptions())
     worker = report_module.FigureWorker(processes=1)
     try:
-        worker.send_tracks(tracks)
+        worker.send_tracks(tracks, ReplayOptions())
         with pytest.raises(report_module.ReportError, match="drawing the figures failed"):
             worker.figures(result.incidents, [(5,)], 60.0)  # no incident 5
         with pytest.raises(report_module.ReportError, match="already asked for"):
             worker.start(result.incidents, [(0,)], 60.0)
         with pytest.raises(report_module.ReportError, match="already handed over"):
-            worker.send_tracks(tracks)
+            worker.send_tracks(tracks, ReplayOptions())
     finally:
         worker.close()
     for tracks_sent in (False, True):  # the command failed before or after reading
         idle = report_module.FigureWorker(processes=1)
         if tracks_sent:
-            idle.send_tracks(tracks)
+            idle.send_tracks(tracks, ReplayOptions())
         idle.close()  # before any job: stopped at once, its temporary file removed
         assert idle._process.exitcode is not None
         assert idle._folder is None or not Path(idle._folder).exists()
@@ -542,7 +544,9 @@ def test_a_figure_worker_refuses_a_job_it_did_not_start() -> None:
     other = replay(tracks, AGREEMENT, ReplayOptions(step_s=2.0))
     worker = report_module.FigureWorker(processes=1)
     try:
-        worker.send_tracks(tracks)
+        worker.send_tracks(tracks, ReplayOptions())
+        with pytest.raises(report_module.ReportError, match="maximum gap of 60 s, the figures"):
+            worker.start(result.incidents, [(0,)], 30.0)
         worker.start(result.incidents, [(0,)], 60.0)
         with pytest.raises(report_module.ReportError, match="not those of this report"):
             worker.figures(other.incidents, [(0,)], 60.0)

@@ -441,7 +441,7 @@ def replay(
             read = read_tracks(tracks, skip_bad_rows=skip_bad_rows)
             progress.update(reading, total=1, completed=1, refresh=True)
             if figures is not None:
-                figures.send_tracks(read.tracks)
+                figures.send_tracks(read.tracks, options)
             runner = None
             if dask is not None or workers is not None:
                 from skysep.replay.distributed import connect, dask_runner

@@ -101,7 +101,7 @@ def _figure(bundle: Bundle) -> str | None:
         horizontal_m=one("horizontal_m"),
         vertical_m=one("vertical_m"),
     )
-    return _render(_TrackIndex.build(tracks), incidents, [(0,)], MAX_GAP_S)[(0,)]
+    return _render(_TrackIndex.build(tracks, MAX_GAP_S, None), incidents, [(0,)], MAX_GAP_S)[(0,)]
 
 
 def _facts(inc: dict[str, Any]) -> str:

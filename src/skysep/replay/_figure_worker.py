@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from skysep.errors import SkySepError
 
 if TYPE_CHECKING:
-    from skysep.replay._types import Incidents, Tracks
+    from skysep.replay._types import Incidents, ReplayOptions, Tracks
     from skysep.replay.report import Group
 
 __all__ = ["FigureWorker", "ReportError"]
@@ -55,26 +55,34 @@ class FigureWorker:
         child.close()
         self._folder: str | None = None
         self._job: tuple[Incidents, list[Group], float] | None = None
+        self._options: ReplayOptions | None = None
         self._answered = False
 
     @staticmethod
     def available() -> bool:
         return "fork" in multiprocessing.get_all_start_methods()
 
-    def send_tracks(self, tracks: Tracks) -> None:
-        """Hand over the tracks the replay runs on (a private temporary file), once."""
+    def send_tracks(self, tracks: Tracks, options: ReplayOptions) -> None:
+        """Hand over the tracks the replay runs on (a private temporary file), once, and
+        the options it runs with (the figures show the reports it uses)."""
         if self._folder is not None:
             raise ReportError("report.html: the tracks were already handed over")
         self._folder = tempfile.mkdtemp(prefix="skysep-figures-")
         path = os.path.join(self._folder, "tracks.pickle")
         with open(path, "wb") as file:
             pickle.dump(tracks, file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._send(("tracks", path))
+        self._options = options
+        self._send(("tracks", path, options.max_gap_s, options.spike_vertical_rate_mps))
 
     def start(self, inc: Incidents, plotted: list[Group], max_gap_s: float) -> None:
         """Start drawing the figures of ``plotted`` (groups of incidents; once)."""
         if self._job is not None:
             raise ReportError("report.html: the figures were already asked for")
+        if self._options is not None and self._options.max_gap_s != max_gap_s:
+            raise ReportError(
+                f"report.html: the tracks were handed over for a maximum gap of "
+                f"{self._options.max_gap_s:g} s, the figures asked for with {max_gap_s:g} s"
+            )
         self._job = (inc, plotted, max_gap_s)
         self._send(("draw", inc, plotted, max_gap_s))
 
@@ -122,13 +130,13 @@ def _serve(conn: Connection, processes: int) -> None:
         from skysep.replay.report import _canvas, _TrackIndex, draw_figures
 
         _canvas().warm_up()
-        tag, path = conn.recv()
+        tag, path, max_gap_s, spike_rate_mps = conn.recv()
         if tag != "tracks":
             raise ReportError(f"report.html: the figure process got {tag!r} before the tracks")
         with open(path, "rb") as file:
             tracks = pickle.load(file)
         os.unlink(path)
-        index = _TrackIndex.build(tracks)
+        index = _TrackIndex.build(tracks, max_gap_s, spike_rate_mps)
         del tracks
         # What is loaded now lives as long as the process: the cyclic garbage collector
         # need not go over it (nor write to the pages this process shares with its parent).

@@ -28,6 +28,7 @@ from skysep.engine._kernels import (
 )
 from skysep.engine._types import LEVELS, STATE_RANGES
 from skysep.replay import _kernels
+from skysep.replay._select import select_reports
 from skysep.replay._types import (
     F64,
     AlertEpisodes,
@@ -37,7 +38,6 @@ from skysep.replay._types import (
     ReplayOptions,
     ReplayResult,
     Tracks,
-    aircraft_codes,
 )
 
 I64 = npt.NDArray[np.int64]
@@ -100,53 +100,13 @@ def _validate(tracks: Tracks) -> None:
             )
 
 
-def _altitude_spikes(
-    inv: I64, time_s: F64, alt_m: F64, max_gap_s: float, rate_mps: float | None
-) -> npt.NDArray[np.bool_]:
-    """Reports (sorted by aircraft and time) whose altitude is an isolated spike.
-
-    A spike jumps away from the previous report and back to the next one, both
-    within ``max_gap_s``, each faster than ``rate_mps`` and in opposite
-    directions. Recorded ADS-B altitudes have such junk values (tens of
-    thousands of feet for one report).
-    """
-    spike = np.zeros(time_s.shape[0], dtype=bool)
-    if rate_mps is None or time_s.shape[0] < 3:
-        return spike
-    dt = np.diff(time_s)
-    dz = np.diff(alt_m)
-    same = (inv[1:] == inv[:-1]) & (dt > 0) & (dt <= max_gap_s)
-    rate = np.where(same, dz / np.where(dt > 0, dt, 1.0), 0.0)
-    before, after = rate[:-1], rate[1:]
-    spike[1:-1] = (
-        same[:-1]
-        & same[1:]
-        & (np.abs(before) > rate_mps)
-        & (np.abs(after) > rate_mps)
-        & (np.sign(before) != np.sign(after))
-    )
-    return spike
-
-
 def _prepare(tracks: Tracks, agreement: Agreement, options: ReplayOptions) -> _Prepared:
     max_gap_s = options.max_gap_s
     _validate(tracks)
-    ids, inv = aircraft_codes(tracks.aircraft)
-    order = np.lexsort((tracks.time_s, inv))
-    inv_s = inv[order]
-    t_s = tracks.time_s[order]
-    # Two reports of one aircraft at one time: the later row wins.
-    dup = np.zeros(order.shape[0], dtype=bool)
-    if order.shape[0] > 1:
-        dup[:-1] = (inv_s[1:] == inv_s[:-1]) & (t_s[1:] == t_s[:-1])
-    keep = order[~dup]
-    spikes = _altitude_spikes(
-        inv[keep], tracks.time_s[keep], tracks.alt_m[keep], max_gap_s,
-        options.spike_vertical_rate_mps,
-    )  # fmt: skip
-    keep = keep[~spikes]
+    chosen = select_reports(tracks, max_gap_s, options.spike_vertical_rate_mps)
+    ids, inv, keep = chosen.ids, chosen.inv, chosen.keep
     inv_k = inv[keep]
-    party = _party_per_aircraft(tracks, ids, inv, order)
+    party = _party_per_aircraft(tracks, ids, inv, chosen.order)
     lat, lon = tracks.lat_deg[keep], tracks.lon_deg[keep]
     # The velocity is NaN where the ground speed or the track is not reported.
     rp, ru, rv = surface_state_ecef(lat, lon, tracks.gs_mps[keep], tracks.track_deg[keep])
@@ -176,8 +136,8 @@ def _prepare(tracks: Tracks, agreement: Agreement, options: ReplayOptions) -> _P
         code=code,
         hmat=hmat,
         vmat=vmat,
-        duplicates=int(dup.sum()),
-        spikes=int(spikes.sum()),
+        duplicates=chosen.duplicates,
+        spikes=chosen.spikes,
     )
 
 

@@ -27,7 +27,6 @@ __all__ = [
     "ReplayResult",
     "TrackRead",
     "Tracks",
-    "aircraft_codes",
 ]
 
 
@@ -91,27 +90,6 @@ class Tracks:
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
-
-
-def aircraft_codes(aircraft: Obj) -> tuple[npt.NDArray[np.str_], I64]:
-    """The distinct aircraft ids (as ``str``, sorted) and each report's index into them.
-
-    What ``np.unique(aircraft.astype(str), return_inverse=True)`` gives, in a
-    third of its time: each report is hashed, not sorted among the others
-    (a day of traffic has hundreds of thousands of reports of a few hundred
-    aircraft); only the distinct ids are turned into text and sorted.
-    """
-    values = np.asarray(aircraft, dtype=object).tolist()
-    n = len(values)
-    seen: dict[object, int] = {}
-    # For each report, the first report of the same id (the dict keeps the first).
-    first = np.fromiter(map(seen.setdefault, values, range(n)), dtype=np.int64, count=n)
-    rows = np.fromiter(seen.values(), dtype=np.int64, count=len(seen))  # increasing
-    names = np.array([str(values[row]) for row in rows.tolist()], dtype=str)
-    # Objects that differ but read the same (1 and "1") are one id, as with astype(str).
-    ids, of_row = np.unique(names, return_inverse=True)
-    codes: I64 = of_row.astype(np.int64)[np.searchsorted(rows, first)]
-    return ids, codes
 
 
 @dataclass(frozen=True)

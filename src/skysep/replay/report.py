@@ -12,9 +12,12 @@ are listed apart: recorded altitudes come in 25 ft steps, so aircraft level on
 adjacent flight levels (1000 ft apart) can read 925-975 ft apart. They remain
 losses of separation under the strict definition and are counted as such.
 
-The separations plotted are recomputed for the picture only (both tracks
-interpolated linearly on a 1 s grid, geodesic distance on WGS84); the numbers
-in the tables are the replay's.
+The separations plotted are recomputed for the picture on a 1 s grid, with
+the replay's own geometry (surface points interpolated along their chords,
+the horizontal distance of docs/definition.md), so the curve crosses the
+minimum where the shaded loss begins; the numbers in the tables are the
+replay's. The plan view is the plane tangent to the WGS84 ellipsoid at the
+closest approach.
 
 This module does not import matplotlib: the figures are drawn by
 :func:`draw_figures`, in this process or in a
@@ -25,7 +28,6 @@ that matplotlib loads on another core while the command reads and replays.
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import math
 import multiprocessing
@@ -40,13 +42,13 @@ import numpy.typing as npt
 
 from skysep import units
 from skysep.agreement import Agreement
+from skysep.engine._geometry import surface_ecef
 from skysep.replay._figure_worker import FigureWorker, ReportError
-from skysep.replay._types import F64, Incidents, ReplayResult, Tracks, aircraft_codes
+from skysep.replay._select import select_reports
+from skysep.replay._types import F64, Incidents, ReplayResult, Tracks
 from skysep.replay.outputs import QUANTISATION_BAND_FT, iso_utc
 
 if TYPE_CHECKING:
-    from pyproj import Geod
-
     from skysep.replay._plots import Canvas
 
 __all__ = [
@@ -82,7 +84,8 @@ MIN_PLOTS_PER_PROCESS: Final = 4
 #: Plots handed to a process at a time.
 PLOTS_PER_BATCH: Final = 6
 
-_CIRCLE_AZ: Final = np.linspace(0.0, 360.0, 73)
+_CIRCLE_SIN: Final = np.sin(np.linspace(0.0, 2.0 * np.pi, 73))
+_CIRCLE_COS: Final = np.cos(np.linspace(0.0, 2.0 * np.pi, 73))
 
 _TABLE_NOTE: Final = (
     "<p class='note'>Most severe first (smallest horizontal separation). #: the incident's "
@@ -153,7 +156,8 @@ def write_report(
     if plotted and worker is not None:
         figures = worker.figures(inc, plotted, result.options.max_gap_s)
     elif plotted:
-        index = _TrackIndex.build(tracks)
+        opt = result.options
+        index = _TrackIndex.build(tracks, opt.max_gap_s, opt.spike_vertical_rate_mps)
         figures = draw_figures(index, inc, plotted, result.options.max_gap_s, processes)
     plots = _plots_section(inc, band, plotted, figures, limit)
     Path(path).write_text("\n".join([head, plots, "</body></html>\n"]), encoding="utf-8")
@@ -224,13 +228,10 @@ _JOB: list[tuple[_TrackIndex, Incidents, float]] = []
 
 
 def _canvas() -> Canvas:
-    """This process's canvas: matplotlib imported and the shared pixels drawn on first use
-    (and PROJ's geodesics made, which the pictures use: processes forked afterwards
-    inherit both)."""
+    """This process's canvas: matplotlib imported and the shared pixels drawn on first use."""
     if not _CANVAS:
         from skysep.replay import _plots
 
-        _geod()
         with _plots.default_style():
             _CANVAS.append(_plots.Canvas())
     return _CANVAS[0]
@@ -300,22 +301,24 @@ def _quantisation_band(incidents: Incidents, among: I64 | None = None) -> Bool:
 
 @dataclass(frozen=True)
 class _Track:
-    """One aircraft's reports in a window, sorted by time, longitude unwrapped."""
+    """One aircraft's reports in a window, sorted by time: surface points and their normals
+    (ECEF, as the replay moves them), altitudes."""
 
     t: F64
-    lat: F64
-    lon: F64
+    p: F64
+    u: F64
     alt: F64
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
 
     def at(self, times: F64, max_gap_s: float) -> tuple[F64, F64, F64]:
-        """Linear interpolation at ``times``; NaN outside the reports or across a gap."""
+        """Surface points, normals and altitudes at ``times``, interpolated linearly as the
+        replay does; NaN outside the reports or across a gap."""
         n = len(self)
         if n == 0:
-            nan = np.full(times.shape, np.nan)
-            return nan, nan.copy(), nan.copy()
+            nan = np.full((times.shape[0], 3), np.nan)
+            return nan, nan.copy(), np.full(times.shape, np.nan)
         idx = np.searchsorted(self.t, times, side="right")
         i0 = np.clip(idx - 1, 0, n - 1)
         i1 = np.clip(idx, 0, n - 1)
@@ -323,46 +326,43 @@ class _Track:
         w = np.divide(times - self.t[i0], dt, out=np.zeros(times.shape), where=dt > 0)
         # A report is a position even beside a gap; within a gap there is none.
         ok = (times >= self.t[0]) & (times <= self.t[-1]) & ((dt <= max_gap_s) | (w == 0.0))
-        out = []
-        for values in (self.lat, self.lon, self.alt):
-            value = values[i0] + w * (values[i1] - values[i0])
-            out.append(np.where(ok, value, np.nan))
-        return out[0], out[1], out[2]
+        w = np.where(ok, w, np.nan)
+        p = self.p[i0] + w[:, None] * (self.p[i1] - self.p[i0])
+        u = self.u[i0] + w[:, None] * (self.u[i1] - self.u[i0])
+        alt = self.alt[i0] + w * (self.alt[i1] - self.alt[i0])
+        return p, u, alt
 
 
 @dataclass(frozen=True)
 class _TrackIndex:
-    """All reports sorted once by (aircraft, time), with each aircraft's slice.
-
-    Two reports of one aircraft at one time: the later row is kept, as the
-    replay does.
-    """
+    """The reports the replay uses (:func:`~skysep.replay._select.select_reports`: no
+    second report at one time, no altitude spike), sorted once by (aircraft, time), with
+    each aircraft's slice."""
 
     ids: npt.NDArray[np.str_]
     first: I64
     last: I64
     t: F64
-    lat: F64
-    lon: F64
+    #: Surface points (ECEF, m) and their geodetic normals, as the replay computes them.
+    p: F64
+    u: F64
     alt: F64
 
     @classmethod
-    def build(cls, tracks: Tracks) -> _TrackIndex:
-        ids, inv = aircraft_codes(tracks.aircraft)
-        order = np.lexsort((tracks.time_s, inv))
-        inv_s, t_s = inv[order], tracks.time_s[order]
-        keep = np.ones(order.shape[0], dtype=bool)
-        if order.shape[0] > 1:
-            keep[:-1] = (inv_s[1:] != inv_s[:-1]) | (t_s[1:] != t_s[:-1])
-        order, inv_s = order[keep], inv_s[keep]
+    def build(cls, tracks: Tracks, max_gap_s: float, spike_rate_mps: float | None) -> _TrackIndex:
+        """The reports the replay uses (with the same maximum gap and altitude spike rate)."""
+        chosen = select_reports(tracks, max_gap_s, spike_rate_mps)
+        ids, order = chosen.ids, chosen.keep
+        inv_s = chosen.inv[order]
         codes = np.arange(ids.shape[0])
+        p, u = surface_ecef(tracks.lat_deg[order], tracks.lon_deg[order])
         return cls(
             ids=ids,
             first=np.searchsorted(inv_s, codes, side="left").astype(np.int64),
             last=np.searchsorted(inv_s, codes, side="right").astype(np.int64),
             t=np.ascontiguousarray(tracks.time_s[order], dtype=np.float64),
-            lat=np.ascontiguousarray(tracks.lat_deg[order], dtype=np.float64),
-            lon=np.ascontiguousarray(tracks.lon_deg[order], dtype=np.float64),
+            p=p,
+            u=u,
             alt=np.ascontiguousarray(tracks.alt_m[order], dtype=np.float64),
         )
 
@@ -371,13 +371,12 @@ class _TrackIndex:
         code = int(np.searchsorted(self.ids, aircraft))
         if code >= self.ids.shape[0] or self.ids[code] != aircraft:
             empty = np.empty(0)
-            return _Track(empty, empty, empty, empty)
+            return _Track(empty, np.empty((0, 3)), np.empty((0, 3)), empty)
         lo, hi = int(self.first[code]), int(self.last[code])
         times = self.t[lo:hi]
         a = lo + max(int(np.searchsorted(times, t0, side="left")) - 1, 0)
         b = lo + min(int(np.searchsorted(times, t1, side="right")) + 1, hi - lo)
-        lon = np.rad2deg(np.unwrap(np.deg2rad(self.lon[a:b])))
-        return _Track(self.t[a:b], self.lat[a:b], lon, self.alt[a:b])
+        return _Track(self.t[a:b], self.p[a:b], self.u[a:b], self.alt[a:b])
 
 
 # --- one figure per incident -------------------------------------------------------------------
@@ -442,7 +441,6 @@ def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float)
     end = max(float(inc.end_s[j]) for j in group)
     windows = [_window(inc, j) for j in group]
     t0, t1 = min(w[0] for w in windows), max(w[1] for w in windows)
-    lat0, lon0 = float(inc.lat_deg[k]), float(inc.lon_deg[k])
     track_a = index.window(str(inc.aircraft_a[first]), t0, t1)
     track_b = index.window(str(inc.aircraft_b[first]), t0, t1)
     keys = np.array([start, t_min, end])
@@ -468,29 +466,12 @@ def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float)
         split = [np.split(v, cuts) for v in values]
         at.append([(split[0][i], split[1][i], split[2][i]) for i in range(len(wanted))])
         own.append(reports)
-    # The horizontal minimum around A at the closest approach.
-    circle_lat, circle_lon = np.empty(0), np.empty(0)
-    lat_min, lon_min = float(at[0][3][0][1]), float(at[0][3][1][1])
-    if math.isfinite(lat_min):
-        c_lon, c_lat, _ = _geod().fwd(
-            np.full(_CIRCLE_AZ.shape, lon_min),
-            np.full(_CIRCLE_AZ.shape, lat_min),
-            _CIRCLE_AZ,
-            np.full(_CIRCLE_AZ.shape, float(inc.horizontal_m[k])),
-        )
-        circle_lat = np.asarray(c_lat, dtype=np.float64)
-        circle_lon = np.asarray(c_lon, dtype=np.float64)
-    # Everything drawn in the plan view, projected in one call.
-    placed = [part for track in at for part in track[:4]]
-    x, y = _east_north_nm(
-        lat0,
-        lon0,
-        np.concatenate([*(p[0] for p in placed), circle_lat]),
-        np.concatenate([*(p[1] for p in placed), circle_lon]),
-    )
-    cuts = np.cumsum([p[0].shape[0] for p in placed])
+    # Everything drawn in the plan view, placed in one call.
+    placed = [part[0] for track in at for part in track[:4]]
+    x, y = _east_north_nm(float(inc.lat_deg[k]), float(inc.lon_deg[k]), np.concatenate(placed))
+    cuts = np.cumsum([part.shape[0] for part in placed])[:-1]
     xy: list[XY] = list(zip(np.split(x, cuts), np.split(y, cuts), strict=True))
-    cores, circle = (xy[0], xy[4]), xy[8]
+    cores = (xy[0], xy[4])
     tracks: list[XY] = []
     for (tx, ty), reports in ((xy[1], own[0]), (xy[5], own[1])):
         gaps = np.flatnonzero(np.diff(reports) > max_gap_s) + 1
@@ -504,12 +485,13 @@ def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float)
         )
         for i in range(3)
     )
-    (lat_a, lon_a, alt_a), (lat_b, lon_b, alt_b) = at[0][4], at[1][4]
-    h_nm = np.full(times.shape, np.nan)
-    ok = ~np.isnan(lat_a) & ~np.isnan(lat_b)
-    if ok.any():
-        _, _, dist = _geod().inv(lon_a[ok], lat_a[ok], lon_b[ok], lat_b[ok])
-        h_nm[ok] = units.m_to_nm(np.asarray(dist, dtype=np.float64))
+    # The horizontal minimum around A at the closest approach.
+    circle: XY = (np.empty(0), np.empty(0))
+    x_min, y_min = float(at_keys[0][0][1]), float(at_keys[0][1][1])
+    limit_h_nm = units.m_to_nm(float(inc.horizontal_m[k]))
+    if math.isfinite(x_min) and math.isfinite(y_min):
+        circle = (x_min + limit_h_nm * _CIRCLE_SIN, y_min + limit_h_nm * _CIRCLE_COS)
+    (p_a, u_a, alt_a), (p_b, u_b, alt_b) = at[0][4], at[1][4]
     return _Picture(
         tracks=(tracks[0], tracks[1]),
         losses=(losses[0], losses[1]),
@@ -520,7 +502,7 @@ def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float)
             np.concatenate([cores[0][1], cores[1][1], circle[1]]),
         ),
         t_rel=times - start,
-        h_nm=h_nm,
+        h_nm=units.m_to_nm(_horizontal_m(p_a, u_a, p_b, u_b)),
         v_ft=units.m_to_ft(np.abs(alt_a - alt_b)),
         window_rel=(t0 - start, t1 - start),
         end_rel=end - start,
@@ -529,31 +511,34 @@ def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float)
         min_h_nm=units.m_to_nm(float(inc.min_h_m[k])),
         min_v_ft=units.m_to_ft(float(inc.min_v_m[k])),
         alert_rel=_first_alert(inc, group) - start,
-        limit_h_nm=units.m_to_nm(float(inc.horizontal_m[k])),
+        limit_h_nm=limit_h_nm,
         limit_v_ft=units.m_to_ft(float(inc.vertical_m[k])),
     )
 
 
-@functools.cache
-def _geod() -> Geod:
-    """WGS84 geodesics, for the figures only (importing PROJ takes 0.05 s the command's own
-    process does without)."""
-    from pyproj import Geod
+def _horizontal_m(p_a: F64, u_a: F64, p_b: F64, u_b: F64) -> F64:
+    """The horizontal distance as the replay measures it (docs/definition.md): the chord
+    between the surface points without its component along the mean of their normals."""
+    r = p_b - p_a
+    m = u_a + u_b
+    m /= np.linalg.norm(m, axis=1)[:, None]
+    along = np.einsum("ij,ij->i", r, m)
+    across: F64 = np.linalg.norm(r - along[:, None] * m, axis=1)
+    return across
 
-    return Geod(ellps="WGS84")
 
-
-def _east_north_nm(lat0: float, lon0: float, lat: F64, lon: F64) -> XY:
-    """Azimuthal equidistant projection around (lat0, lon0), in NM east and north."""
-    x, y = np.full(lat.shape, np.nan), np.full(lat.shape, np.nan)
-    ok = ~np.isnan(lat) & ~np.isnan(lon)
-    if ok.any():
-        n = int(ok.sum())
-        az, _, dist = _geod().inv(np.full(n, lon0), np.full(n, lat0), lon[ok], lat[ok])
-        az_rad = np.deg2rad(np.asarray(az, dtype=np.float64))
-        dist_nm = units.m_to_nm(np.asarray(dist, dtype=np.float64))
-        x[ok], y[ok] = dist_nm * np.sin(az_rad), dist_nm * np.cos(az_rad)
-    return x, y
+def _east_north_nm(lat0_deg: float, lon0_deg: float, p: F64) -> XY:
+    """Surface points ``p`` (ECEF, m) in NM east and north of (lat0, lon0), in the plane
+    tangent to the ellipsoid there (within 0.01 % of the distances along the surface for
+    the 50 NM around an incident)."""
+    (origin,), _ = surface_ecef(np.array([lat0_deg]), np.array([lon0_deg]))
+    lat0, lon0 = math.radians(lat0_deg), math.radians(lon0_deg)
+    east = np.array([-math.sin(lon0), math.cos(lon0), 0.0])
+    north = np.array(
+        [-math.sin(lat0) * math.cos(lon0), -math.sin(lat0) * math.sin(lon0), math.cos(lat0)]
+    )
+    d = p - origin
+    return units.m_to_nm(d @ east), units.m_to_nm(d @ north)
 
 
 def _grid(
@@ -854,14 +839,17 @@ def _plots_section(
         "<p class='note'>Above the plots: the aircraft (A blue, B orange) and the closest "
         "approach (horizontal and vertical separation, seconds from the start). "
         "Left: plan view in NM east and north of the point of closest "
-        "approach (azimuthal equidistant), zoomed on the loss of separation; the tracks "
-        f"run from {BEFORE_S:g} s before the start (or the first alert) to {AFTER_S:g} s "
-        "after the end, dots are the reports and the thick part is the loss of separation; "
+        "approach (in the plane tangent to the WGS84 ellipsoid there), zoomed on the loss of "
+        f"separation; the tracks run from {BEFORE_S:g} s before the start (or the first "
+        f"alert) to {AFTER_S:g} s after the end, dots are the reports the replay used "
+        "(altitude spikes it dropped are not shown) and the thick part is the loss of "
+        "separation; "
         "markers at the start, the closest approach and the end; the red line joins the "
         "aircraft at closest approach; the dashed circle is the horizontal minimum around "
         "aircraft A then. Right: horizontal and vertical separation against time, "
-        "interpolated on a 1 s grid for this picture (gaps longer than the largest gap "
-        "interpolated are left blank), with the minima (dashed), the loss of separation "
+        "interpolated on a 1 s grid for this picture as the replay interpolates them (gaps "
+        "longer than the largest gap interpolated are left blank), with the minima "
+        "(dashed), the loss of separation "
         "(shaded), the closest approach (diamond) and the first alert (dotted). A figure "
         "of several incidents of one pair shades each loss and counts seconds from the "
         "start of the first; its closest approach is that of the most severe.</p>",
