@@ -10,7 +10,8 @@ time (user + system, all the command's processes) of each.
     python bench/ab_replay.py --rev before=5c2999d --rev after=HEAD --rounds 10
 
 Each revision is checked out in a temporary git worktree and run with this
-environment's Python (its dependencies), its own sources first on the path;
+environment's Python (its dependencies), its own sources first on the path
+and compiled to bytecode first, as on a user's machine;
 the first run of each compiles or loads its numba kernels and is not counted.
 """
 
@@ -28,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_replay import SAMPLES, export
+from bench_replay import SAMPLES, export, user_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,10 +43,14 @@ def speed_probe() -> float:
     return time.perf_counter() - started
 
 
+#: Each worktree's environment (see bench_replay.user_environment).
+ENVS: dict[Path, dict[str, str]] = {}
+
+
 def run(src: Path, sample: Path, preset: str, out: Path, extra: list[str]) -> tuple[float, float]:
     """Wall and CPU time of one ``skysep replay`` of the sources under ``src``."""
     shutil.rmtree(out, ignore_errors=True)
-    env = dict(os.environ, PYTHONPATH=str(src))
+    env = dict(ENVS[src], PYTHONPATH=str(src))
     command = [sys.executable, "-c", "from skysep.cli import main; main()"]
     command += ["replay", str(sample), "--preset", preset, "--out", str(out), "--quiet", *extra]
     started = time.perf_counter()
@@ -79,6 +84,7 @@ def main() -> None:
                 capture_output=True,
             )
             trees[name] = tree / "src"
+            ENVS[tree / "src"] = user_environment(tree / "src")
         try:
             files = export(folder)
             print(f"speed probe before: {speed_probe():.3f} s (a 3,000,000-step Python loop)")
