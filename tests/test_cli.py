@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import platform
 import shutil
 import subprocess
 import sys
@@ -328,3 +329,10 @@ def test_replay_figure_process_is_started_once_and_never_left_running(
         page = (out / "report.html").read_text(encoding="utf-8") if workers else None
         assert (page is None) == ("--no-report" in extra)
         assert page is None or page.count("<img") == 1
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_replay_keeps_freed_memory_with_glibc() -> None:
+    from skysep.cli import _keep_freed_memory
+
+    assert _keep_freed_memory() is True  # each of the three settings was accepted
