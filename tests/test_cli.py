@@ -277,9 +277,9 @@ def test_a_lazy_command_runs_and_shows_its_own_help() -> None:
     ],
 )
 def test_main_guesses_when_replay_will_draw_figures(args: list[str], wanted: bool) -> None:
-    from skysep.cli import _figures_wanted
+    from skysep._start import figures_wanted
 
-    assert _figures_wanted(args) is wanted
+    assert figures_wanted(args) is wanted
 
 
 @pytest.mark.parametrize(
@@ -298,7 +298,7 @@ def test_replay_figure_process_is_started_once_and_never_left_running(
 
     from test_replay_report import head_on
 
-    from skysep import cli
+    from skysep import _start, cli
     from skysep.replay import _figure_worker
 
     made: list[_figure_worker.FigureWorker] = []
@@ -322,7 +322,7 @@ def test_replay_figure_process_is_started_once_and_never_left_running(
         cli.main()
     assert stopped.value.code == code
     assert len(made) == workers
-    assert cli._EARLY_FIGURES == []
+    assert _start._EARLY_FIGURES == []
     assert all(worker._process.exitcode is not None for worker in made)
     assert multiprocessing.active_children() == []
     if code == 0:
@@ -333,6 +333,6 @@ def test_replay_figure_process_is_started_once_and_never_left_running(
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_replay_keeps_freed_memory_with_glibc() -> None:
-    from skysep.cli import _keep_freed_memory
+    from skysep._start import keep_freed_memory
 
-    assert _keep_freed_memory() is True  # each of the three settings was accepted
+    assert keep_freed_memory() is True  # each of the three settings was accepted

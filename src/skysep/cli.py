@@ -613,30 +613,15 @@ def agreement_presets() -> None:
         )
 
 
-#: The figure process of ``skysep replay``, when :func:`main` started it (see there).
-_EARLY_FIGURES: list[FigureWorker] = []
-
-
-def _figures_wanted(args: list[str]) -> bool:
-    """Whether these arguments are a ``skysep replay`` that will draw report.html's figures.
-
-    A guess from the words alone, before typer parses them: a wrong guess
-    costs a process started for nothing (the command closes it), or started
-    later, never a different result.
-    """
-    if not args or args[0] != "replay":
-        return False
-    refused = ("--no-report", "--help", "-h", "--max-plotted")
-    return not any(arg == word or arg.startswith(f"{word}=") for arg in args for word in refused)
-
-
 def _figure_worker(*, wanted: bool, processes: int) -> FigureWorker | None:
-    """``skysep replay``'s figure process: the one :func:`main` started, or one started now
-    (forked first, while this process runs no other thread), or None (stopping one
-    :func:`main` started) when no figure is wanted or the platform does not fork."""
+    """``skysep replay``'s figure process: the one :func:`skysep._start.start_early`
+    started, or one started now (forked first, while this process runs no other thread),
+    or None (stopping an early one) when no figure is wanted or the platform does not
+    fork."""
+    from skysep._start import take_early
     from skysep.replay._figure_worker import FigureWorker
 
-    early = _EARLY_FIGURES.pop() if _EARLY_FIGURES else None
+    early = take_early()
     if not wanted:
         if early is not None:
             early.close()
@@ -646,50 +631,10 @@ def _figure_worker(*, wanted: bool, processes: int) -> FigureWorker | None:
     return FigureWorker(processes=processes) if FigureWorker.available() else None
 
 
-def _keep_freed_memory() -> bool:
-    """Have glibc's malloc keep the memory of freed arrays for the next ones (this process
-    and those it forks); whether it could (glibc only).
-
-    By default an array of more than 128 kB (a dynamic threshold, up to 32 MB)
-    is mapped afresh from the kernel and unmapped when freed, and the heap's
-    free top is given back: a replay's temporaries (tens of thousands of
-    pages) fault in again and again. Here arrays up to 32 MB come from the
-    heap, which grows by 64 MB and is not trimmed: a third fewer page faults
-    in ``skysep replay`` (docs/numbers-replay.md). The memory goes back to
-    the system when the command ends.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3  # malloc.h
-    settings = ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 1 << 30), (m_top_pad, 64 << 20))
-    return all(mallopt(option, value) == 1 for option, value in settings)
-
-
 def main() -> None:
-    """Entry point of the ``skysep`` console script.
+    """Entry point of the ``skysep`` command (as :func:`skysep._start.main`, the console
+    script's, which starts what it must before this module loads)."""
+    from skysep._start import run, start_early
 
-    ``skysep replay`` starts its figure process here, before typer parses the
-    options (0.15 s, most of it importing pydantic): matplotlib loads on the
-    other core meanwhile (see docs/replay.md, "Speed").
-    """
-    if sys.argv[1:2] == ["replay"]:
-        _keep_freed_memory()
-    if _figures_wanted(sys.argv[1:]):
-        from skysep.replay._figure_worker import FigureWorker
-
-        if FigureWorker.available():
-            gc.freeze()
-            _EARLY_FIGURES.append(FigureWorker(processes=os.cpu_count() or 1))
-    try:
-        app()
-    finally:
-        while _EARLY_FIGURES:  # not taken by the command: it failed before, or did not run
-            _EARLY_FIGURES.pop().close()
+    start_early(sys.argv[1:])
+    run()
