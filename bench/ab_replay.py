@@ -51,7 +51,9 @@ def run(src: Path, sample: Path, preset: str, out: Path, extra: list[str]) -> tu
     """Wall and CPU time of one ``skysep replay`` of the sources under ``src``."""
     shutil.rmtree(out, ignore_errors=True)
     env = dict(ENVS[src], PYTHONPATH=str(src))
-    command = [sys.executable, "-c", "from skysep.cli import main; main()"]
+    # The console script's entry point (skysep._start since session 6, skysep.cli before).
+    entry = "skysep._start" if (src / "skysep" / "_start.py").exists() else "skysep.cli"
+    command = [sys.executable, "-c", f"from {entry} import main; main()"]
     command += ["replay", str(sample), "--preset", preset, "--out", str(out), "--quiet", *extra]
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
