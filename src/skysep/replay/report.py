@@ -152,6 +152,7 @@ def write_report(
     # plots is written first, while a worker draws them.
     shown = {k for group in plotted for k in group}
     head = _page_head(result, agreement, summary, band, ranked, shown)
+    plots = _plots_section(inc, band, plotted, limit)
     figures: dict[Group, str] = {}
     if plotted and worker is not None:
         figures = worker.figures(inc, plotted, result.options.max_gap_s)
@@ -159,8 +160,8 @@ def write_report(
         opt = result.options
         index = _TrackIndex.build(tracks, opt.max_gap_s, opt.spike_vertical_rate_mps)
         figures = draw_figures(index, inc, plotted, result.options.max_gap_s, processes)
-    plots = _plots_section(inc, band, plotted, figures, limit)
-    Path(path).write_text("\n".join([head, plots, "</body></html>\n"]), encoding="utf-8")
+    page = [head, *(part if isinstance(part, str) else figures[part] for part in plots)]
+    Path(path).write_text("".join([*page, "\n</body></html>\n"]), encoding="utf-8")
 
 
 def plotted_figures(inc: Incidents, max_plotted: int | None = None) -> list[Group]:
@@ -809,16 +810,14 @@ def _quantisation_section(
 
 
 def _plots_section(
-    inc: Incidents,
-    band: Bool,
-    plotted: list[Group],
-    figures: dict[Group, str],
-    max_plotted: int,
-) -> str:
-    out = ["<h2 id='plots'>Plots</h2>"]
+    inc: Incidents, band: Bool, plotted: list[Group], max_plotted: int
+) -> list[str | Group]:
+    """The section of plots, written while the figures are drawn: its text, and each
+    figure's group where its PNG (base64) goes."""
+    out: list[str | Group] = ["\n<h2 id='plots'>Plots</h2>\n"]
     if len(inc) == 0:
         out.append("<p>No incident to plot.</p>")
-        return "\n".join(out)
+        return out
     n_shown = sum(len(group) for group in plotted)
     missing = len(inc) - n_shown
     shared = (
@@ -835,7 +834,7 @@ def _plots_section(
         else f"<p class='note'>All {len(inc):,} incidents plotted{shared}.</p>"
     )
     out += [
-        note,
+        note + "\n",
         "<p class='note'>Above the plots: the aircraft (A blue, B orange) and the closest "
         "approach (horizontal and vertical separation, seconds from the start). "
         "Left: plan view in NM east and north of the point of closest "
@@ -863,12 +862,15 @@ def _plots_section(
         if not shown:
             continue
         if both:
-            out.append(f"<h3 class='group'>{_e(title)}</h3>")
-        out += [_plot_block(inc, group, figures[group]) for group in shown]
-    return "\n".join(out)
+            out.append(f"\n<h3 class='group'>{_e(title)}</h3>")
+        for group in shown:
+            before, after = _plot_block(inc, group)
+            out += ["\n" + before, group, after]
+    return out
 
 
-def _plot_block(inc: Incidents, group: Group, png: str) -> str:
+def _plot_block(inc: Incidents, group: Group) -> tuple[str, str]:
+    """A figure's block: the HTML before its PNG (base64), and after."""
     k0 = group[0]
     a, b = str(inc.aircraft_a[k0]), str(inc.aircraft_b[k0])
     numbers = [f"#{k + 1}" for k in group]
@@ -884,9 +886,9 @@ def _plot_block(inc: Incidents, group: Group, png: str) -> str:
     width, height = (round(x * FIGURE_DPI) for x in FIGURE_SIZE_IN)
     return (
         f"<h3 id='incident-{k0 + 1}'>{anchors}{title}: {_e(a)} and {_e(b)} {link}</h3>"
-        f"{details}"
-        f"<figure><img src='data:image/png;base64,{png}' width='{width}' height='{height}' "
-        f"alt='{_e(f'incident {title}: {a} and {b}')}'></figure>"
+        f"{details}<figure><img src='data:image/png;base64,",
+        f"' width='{width}' height='{height}' "
+        f"alt='{_e(f'incident {title}: {a} and {b}')}'></figure>",
     )
 
 
