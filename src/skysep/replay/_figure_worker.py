@@ -38,9 +38,10 @@ class FigureWorker:
     this process imports the replay's modules and reads the tracks. It gets
     the tracks through a file (:meth:`send_tracks`, written once and read
     when it is ready, so that neither process waits on the other) and indexes
-    them; :meth:`start` sends it the incidents as soon as they are known,
-    and :meth:`figures` waits for the figures, which it draws in ``processes``
-    processes it forks then (itself alone with one, or with few figures).
+    them, and forks ``processes`` drawing processes (see
+    :class:`~skysep.replay.report.Drawers`; it draws alone with one, or with
+    few figures); :meth:`start` sends it the incidents as soon as they are
+    known, and :meth:`figures` collects the figures as batches are drawn.
     Only where the platform forks (:meth:`available`); fork it while this
     process runs no other thread.
     """
@@ -92,15 +93,19 @@ class FigureWorker:
             self.start(inc, plotted, max_gap_s)
         elif self._job[0] is not inc or self._job[1] != plotted or self._job[2] != max_gap_s:
             raise ReportError("report.html: the figures drawn are not those of this report")
-        try:
-            status, value = self._conn.recv()
+        figures: dict[Group, str] = {}
+        while True:
+            try:
+                status, value = self._conn.recv()
+            except (EOFError, OSError):
+                raise self._ended() from None
+            if status == "batch":
+                figures.update(value)
+                continue
             self._answered = True
-        except (EOFError, OSError):
-            raise self._ended() from None
-        if status != "ok":
-            raise ReportError(f"report.html: drawing the figures failed:\n{value}")
-        figures: dict[Group, str] = value
-        return figures
+            if status != "ok":
+                raise ReportError(f"report.html: drawing the figures failed:\n{value}")
+            return figures
 
     def close(self) -> None:
         """Stop the process: it ends by itself once it has answered, else it is terminated."""
@@ -125,9 +130,10 @@ class FigureWorker:
 
 
 def _serve(conn: Connection, processes: int) -> None:
-    """The worker's process: get ready, take the tracks, then draw one job's figures."""
+    """The worker's process: get ready, take the tracks and fork the drawing processes, then
+    draw one job's figures, passing them on a batch at a time."""
     try:
-        from skysep.replay.report import _canvas, _TrackIndex, draw_figures
+        from skysep.replay.report import Drawers, _canvas, _TrackIndex
 
         _canvas().warm_up()
         tag, path, max_gap_s, spike_rate_mps = conn.recv()
@@ -139,15 +145,21 @@ def _serve(conn: Connection, processes: int) -> None:
         index = _TrackIndex.build(tracks, max_gap_s, spike_rate_mps)
         del tracks
         # What is loaded now lives as long as the process: the cyclic garbage collector
-        # need not go over it (nor write to the pages this process shares with its parent).
+        # need not go over it (nor write to the pages this process shares with the others).
         gc.freeze()
-        job = conn.recv()
+        drawers = Drawers(index, processes, inherited=[conn])
     except EOFError:  # the command ended (or failed) before the figures were wanted
         return
     try:
-        _, inc, plotted, max_gap_s = job
-        conn.send(("ok", draw_figures(index, inc, plotted, max_gap_s, processes)))
+        _, inc, plotted, max_gap_s = conn.recv()
+    except EOFError:
+        drawers.close()
+        return
+    try:
+        drawers.draw(inc, plotted, max_gap_s, lambda figures: conn.send(("batch", figures)))
+        conn.send(("ok", None))
     except Exception:
         conn.send(("error", traceback.format_exc()))
     finally:
         conn.close()
+        drawers.close()

@@ -31,11 +31,14 @@ import base64
 import html
 import math
 import multiprocessing
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+import multiprocessing.connection
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -224,8 +227,6 @@ def _ranked(inc: Incidents, among: I64 | None = None) -> I64:
 
 #: This process's canvas (made once; forked processes inherit it).
 _CANVAS: list[Canvas] = []
-#: What forked processes draw from: (index, incidents, max_gap_s), set before they fork.
-_JOB: list[tuple[_TrackIndex, Incidents, float]] = []
 
 
 def _canvas() -> Canvas:
@@ -241,34 +242,116 @@ def _canvas() -> Canvas:
 def draw_figures(
     index: _TrackIndex, inc: Incidents, plotted: list[Group], max_gap_s: float, processes: int = 1
 ) -> dict[Group, str]:
-    """The figures of ``plotted`` (groups of incidents): base64 PNG by group.
-
-    In this process, or (where the platform forks, and there are at least
-    :data:`MIN_PLOTS_PER_PROCESS` figures per process) in ``processes`` forked
-    ones that take batches of :data:`PLOTS_PER_BATCH` as they finish the last
-    (figures differ in cost: long incidents have long tracks), while this one
-    collects them.
-    """
-    _canvas()  # before forking: the processes inherit it
-    n = max(1, min(processes, len(plotted) // MIN_PLOTS_PER_PROCESS))
-    if n == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return _render(index, inc, plotted, max_gap_s)
-    batches = [plotted[i : i + PLOTS_PER_BATCH] for i in range(0, len(plotted), PLOTS_PER_BATCH)]
-    _JOB[:] = [(index, inc, max_gap_s)]
+    """The figures of ``plotted`` (groups of incidents): base64 PNG by group, drawn by
+    :class:`Drawers` of ``processes`` processes."""
     figures: dict[Group, str] = {}
+    drawers = Drawers(index, processes)
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
-            for done in pool.map(_render_job, batches):
-                figures.update(done)
+        drawers.draw(inc, plotted, max_gap_s, figures.update)
     finally:
-        _JOB.clear()
+        drawers.close()
     return figures
 
 
-def _render_job(plotted: list[Group]) -> dict[Group, str]:
-    index, inc, max_gap_s = _JOB[0]
-    return _render(index, inc, plotted, max_gap_s)
+class Drawers:
+    """Processes that draw figures from ``index``, forked before the figures are wanted.
+
+    Where the platform forks, ``processes`` of them (inheriting this
+    process's canvas and ``index``) take batches of :data:`PLOTS_PER_BATCH`
+    figures as they finish the last (figures differ in cost: long incidents
+    have long tracks) while this one hands them out and passes each batch on
+    as it comes; with fewer than :data:`MIN_PLOTS_PER_PROCESS` figures per
+    process, or one process, this one draws them. Each drawing process ends
+    when this one closes them, or ends (its pipe then reads end of file).
+    ``inherited`` are this process's connections that the drawing processes
+    must not hold open (a pipe whose other end waits for this process to end).
+    """
+
+    def __init__(
+        self, index: _TrackIndex, processes: int, inherited: Sequence[Connection] = ()
+    ) -> None:
+        _canvas()  # before forking: the processes inherit it
+        self._index = index
+        self._conns: list[Connection] = []
+        self._processes: list[multiprocessing.process.BaseProcess] = []
+        if processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        context = multiprocessing.get_context("fork")
+        for _ in range(processes):
+            ours, theirs = context.Pipe()
+            closed = [*inherited, *self._conns, ours]
+            process = context.Process(
+                target=_draw_batches, args=(theirs, index, closed), name="skysep-drawing"
+            )
+            process.daemon = True
+            process.start()
+            theirs.close()
+            self._conns.append(ours)
+            self._processes.append(process)
+
+    def draw(
+        self,
+        inc: Incidents,
+        plotted: list[Group],
+        max_gap_s: float,
+        emit: Callable[[dict[Group, str]], None],
+    ) -> None:
+        """Draw the figures of ``plotted``; ``emit`` gets them, a batch at a time."""
+        n = min(len(self._conns), len(plotted) // MIN_PLOTS_PER_PROCESS)
+        if n < 2:
+            emit(_render(self._index, inc, plotted, max_gap_s))
+            return
+        step = PLOTS_PER_BATCH
+        batches = deque(plotted[i : i + step] for i in range(0, len(plotted), step))
+        busy: list[Connection] = []
+        for conn in self._conns[:n]:
+            conn.send(("job", (inc, max_gap_s)))
+            conn.send(("draw", batches.popleft()))
+            busy.append(conn)
+        while busy:
+            for ready in multiprocessing.connection.wait(busy):
+                conn = cast(Connection, ready)  # one of busy
+                try:
+                    status, value = conn.recv()
+                except EOFError:
+                    raise ReportError("report.html: a process drawing the figures ended") from None
+                if status != "ok":
+                    raise ReportError(f"report.html: drawing the figures failed:\n{value}")
+                emit(value)
+                if batches:
+                    conn.send(("draw", batches.popleft()))
+                else:
+                    busy.remove(conn)
+
+    def close(self) -> None:
+        """Stop the drawing processes (they end when their pipe closes)."""
+        for conn in self._conns:
+            conn.close()
+        for process in self._processes:
+            process.join()
+        self._conns.clear()
+        self._processes.clear()
+
+
+def _draw_batches(conn: Connection, index: _TrackIndex, closed: list[Connection]) -> None:
+    """A drawing process: the batches it is sent, drawn, until its pipe closes."""
+    for inherited in closed:
+        inherited.close()
+    job: tuple[Incidents, float] | None = None
+    while True:
+        try:
+            kind, value = conn.recv()
+        except EOFError:
+            return
+        if kind == "job":
+            job = value
+            continue
+        try:
+            if job is None:
+                raise ReportError("report.html: figures asked for before the incidents")
+            conn.send(("ok", _render(index, job[0], value, job[1])))
+        except Exception:
+            conn.send(("error", traceback.format_exc()))
 
 
 def _render(
