@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
@@ -603,3 +604,47 @@ def test_palette_png_is_read_back_pixel_for_pixel() -> None:
         palette_png(indices, b"\x00" * 4)
     with pytest.raises(ValueError, match="has pixels, got 0x3"):
         palette_png(np.zeros((3, 0), dtype=np.uint8), palette)
+
+
+def _ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended (gone, or a zombie nobody reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_drawing_processes_end_when_the_process_that_forked_them_is_killed() -> None:
+    import multiprocessing
+    import signal
+    import time
+
+    tracks = make_tracks(head_on("A", "B", 45.0, 0.0))
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+
+    def fork_drawers_then_wait() -> None:
+        index = report_module._TrackIndex.build(tracks, 60.0, None)
+        drawers = report_module.Drawers(index, 2, inherited=[theirs])
+        theirs.send([process.pid for process in drawers._processes])
+        time.sleep(60)  # killed long before
+
+    parent = context.Process(target=fork_drawers_then_wait)
+    parent.start()
+    theirs.close()
+    pids = ours.recv()
+    assert len(pids) == 2
+    assert not any(_ended(pid) for pid in pids)
+    os.kill(parent.pid, signal.SIGKILL)  # no clean-up of its own: its pipes just close
+    parent.join()
+    deadline = time.monotonic() + 10.0
+    while not all(_ended(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in pids if not _ended(pid)]
+    for pid in left:  # would hold the test run's output open
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+    with pytest.raises(EOFError):  # nothing the drawers inherited held this pipe open
+        ours.recv()
