@@ -257,11 +257,12 @@ class Drawers:
     """Processes that draw figures from ``index``, forked before the figures are wanted.
 
     Where the platform forks, ``processes`` of them (inheriting this
-    process's canvas and ``index``) take batches of :data:`PLOTS_PER_BATCH`
-    figures as they finish the last (figures differ in cost: long incidents
-    have long tracks) while this one hands them out and passes each batch on
-    as it comes; with fewer than :data:`MIN_PLOTS_PER_PROCESS` figures per
-    process, or one process, this one draws them. Each drawing process ends
+    process's canvas and ``index``) take batches of up to
+    :data:`PLOTS_PER_BATCH` figures, smaller towards the end, as they finish
+    the last (figures differ in cost: long incidents have long tracks) while
+    this one hands them out and passes each batch on as it comes; with fewer
+    than :data:`MIN_PLOTS_PER_PROCESS` figures per process, or one process,
+    this one draws them. Each drawing process ends
     when this one closes them, or ends (its pipe then reads end of file).
     ``inherited`` are this process's connections that the drawing processes
     must not hold open (a pipe whose other end waits for this process to end).
@@ -301,12 +302,17 @@ class Drawers:
         if n < 2:
             emit(_render(self._index, inc, plotted, max_gap_s))
             return
-        step = PLOTS_PER_BATCH
-        batches = deque(plotted[i : i + step] for i in range(0, len(plotted), step))
+        rest = deque(plotted)
+
+        def batch() -> list[Group]:
+            # Smaller towards the end, so that the processes finish together.
+            size = min(PLOTS_PER_BATCH, max(1, len(rest) // (2 * n)))
+            return [rest.popleft() for _ in range(min(size, len(rest)))]
+
         busy: list[Connection] = []
         for conn in self._conns[:n]:
             conn.send(("job", (inc, max_gap_s)))
-            conn.send(("draw", batches.popleft()))
+            conn.send(("draw", batch()))
             busy.append(conn)
         while busy:
             for ready in multiprocessing.connection.wait(busy):
@@ -318,8 +324,8 @@ class Drawers:
                 if status != "ok":
                     raise ReportError(f"report.html: drawing the figures failed:\n{value}")
                 emit(value)
-                if batches:
-                    conn.send(("draw", batches.popleft()))
+                if rest:
+                    conn.send(("draw", batch()))
                 else:
                     busy.remove(conn)
 
