@@ -99,19 +99,27 @@ def test_quickstart_grid_equals_brute_force(samples: dict[str, Path]) -> None:
 def test_quickstart_figures_show_the_closest_approach_the_replay_found(
     samples: dict[str, Path],
 ) -> None:
-    """Every figure's separations at its closest approach are the replay's, to 1 cm.
+    """Every figure's separations at its closest approach are the replay's, to 1 cm, drawn
+    from the reports the replay hands over.
 
     quickstart has junk altitudes that the replay drops as spikes: the figures
     drop them too (they once plotted a 2.7 km vertical spike the replay never saw).
     """
     from skysep.replay import report
+    from skysep.replay._select import UsedReports, used_reports
 
     tracks = read_tracks(samples["quickstart"]).tracks
     options = ReplayOptions()
-    result = replay(tracks, preset("icao-3nm"), options)
+    handed: list[UsedReports] = []
+    result = replay(tracks, preset("icao-3nm"), options, on_reports=handed.append)
     assert result.altitude_spikes > 0
+    # What the replay hands the figure process is what it would find in the tracks.
+    (used,) = handed
+    found = used_reports(tracks, options.max_gap_s, options.spike_vertical_rate_mps)
+    for name in UsedReports.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(used, name), getattr(found, name), err_msg=name)
     inc = result.incidents
-    index = report._TrackIndex.build(tracks, options.max_gap_s, options.spike_vertical_rate_mps)
+    index = report._TrackIndex(used)
     for k in range(len(inc)):
         pic = report._picture(index, inc, (k,), options.max_gap_s)
         (at,) = np.flatnonzero(pic.t_rel == pic.min_rel)

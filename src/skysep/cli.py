@@ -440,8 +440,6 @@ def replay(
             progress.refresh()
             read = read_tracks(tracks, skip_bad_rows=skip_bad_rows)
             progress.update(reading, total=1, completed=1, refresh=True)
-            if figures is not None:
-                figures.send_tracks(read.tracks, options)
             runner = None
             if dask is not None or workers is not None:
                 from skysep.replay.distributed import connect, dask_runner
@@ -456,7 +454,11 @@ def replay(
             if runner is None:
                 init_target()
                 runner = threaded(cpus)
-            result = run_replay(read.tracks, rules, options, runner=runner, progress=advance)
+            # The figure process gets the reports the replay uses as soon as they are known.
+            on_reports = figures.send_reports if figures is not None else None
+            result = run_replay(
+                read.tracks, rules, options, runner=runner, progress=advance, on_reports=on_reports
+            )
             progress.add_task("writing the outputs", total=None)
             progress.refresh()
             elapsed_s = time.perf_counter() - started

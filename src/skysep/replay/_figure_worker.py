@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from skysep.errors import SkySepError
 
 if TYPE_CHECKING:
+    from skysep.replay._select import UsedReports
     from skysep.replay._types import Incidents, ReplayOptions, Tracks
     from skysep.replay.report import Group
 
@@ -36,12 +37,13 @@ class FigureWorker:
     Forked at the start of the command, it imports matplotlib, draws the
     figures' shared pixels and renders the glyphs most figures need while
     this process imports the replay's modules and reads the tracks. It gets
-    the tracks through a file (:meth:`send_tracks`, written once and read
-    when it is ready, so that neither process waits on the other) and indexes
-    them, and forks ``processes`` drawing processes (see
-    :class:`~skysep.replay.report.Drawers`; it draws alone with one, or with
-    few figures); :meth:`start` sends it the incidents as soon as they are
-    known, and :meth:`figures` collects the figures as batches are drawn.
+    the reports the replay uses through a file (:meth:`send_reports`, or the
+    tracks with :meth:`send_tracks`; written once and read when it is ready,
+    so that neither process waits on the other) and indexes them, and forks
+    ``processes`` drawing processes (see :class:`~skysep.replay.report.Drawers`;
+    it draws alone with one, or with few figures); :meth:`start` sends it
+    the incidents as soon as they are known, and :meth:`figures` collects the
+    figures as batches are drawn.
     Only where the platform forks (:meth:`available`); fork it while this
     process runs no other thread.
     """
@@ -64,16 +66,26 @@ class FigureWorker:
         return "fork" in multiprocessing.get_all_start_methods()
 
     def send_tracks(self, tracks: Tracks, options: ReplayOptions) -> None:
-        """Hand over the tracks the replay runs on (a private temporary file), once, and
-        the options it runs with (the figures show the reports it uses)."""
+        """Hand over the tracks the replay runs on and the options it runs with, once: the
+        figure process finds the reports the replay uses in them (see :meth:`send_reports`)."""
+        self._options = options
+        spike_rate_mps = options.spike_vertical_rate_mps
+        self._hand_over("tracks", tracks, options.max_gap_s, spike_rate_mps)
+
+    def send_reports(self, used: UsedReports) -> None:
+        """Hand over the reports the replay uses, once (the replay's ``on_reports``): the
+        figure process need not find them in the tracks itself."""
+        self._hand_over("reports", used)
+
+    def _hand_over(self, tag: str, value: object, *extra: object) -> None:
+        """Pickle ``value`` to a private temporary file, and say where (once)."""
         if self._folder is not None:
             raise ReportError("report.html: the tracks were already handed over")
         self._folder = tempfile.mkdtemp(prefix="skysep-figures-")
-        path = os.path.join(self._folder, "tracks.pickle")
+        path = os.path.join(self._folder, f"{tag}.pickle")
         with open(path, "wb") as file:
-            pickle.dump(tracks, file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._options = options
-        self._send(("tracks", path, options.max_gap_s, options.spike_vertical_rate_mps))
+            pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._send((tag, path, *extra))
 
     def start(self, inc: Incidents, plotted: list[Group], max_gap_s: float) -> None:
         """Start drawing the figures of ``plotted`` (groups of incidents; once)."""
@@ -136,14 +148,14 @@ def _serve(conn: Connection, processes: int) -> None:
         from skysep.replay.report import Drawers, _canvas, _TrackIndex
 
         _canvas().warm_up()
-        tag, path, max_gap_s, spike_rate_mps = conn.recv()
-        if tag != "tracks":
+        tag, path, *extra = conn.recv()
+        if tag not in ("tracks", "reports"):
             raise ReportError(f"report.html: the figure process got {tag!r} before the tracks")
         with open(path, "rb") as file:
-            tracks = pickle.load(file)
+            given = pickle.load(file)
         os.unlink(path)
-        index = _TrackIndex.build(tracks, max_gap_s, spike_rate_mps)
-        del tracks
+        index = _TrackIndex.build(given, *extra) if tag == "tracks" else _TrackIndex(given)
+        del given
         # What is loaded now lives as long as the process: the cyclic garbage collector
         # need not go over it (nor write to the pages this process shares with the others).
         gc.freeze()

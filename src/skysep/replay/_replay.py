@@ -28,7 +28,7 @@ from skysep.engine._kernels import (
 )
 from skysep.engine._types import LEVELS, STATE_RANGES
 from skysep.replay import _kernels
-from skysep.replay._select import select_reports
+from skysep.replay._select import UsedReports, select_reports, slices
 from skysep.replay._types import (
     F64,
     AlertEpisodes,
@@ -111,8 +111,7 @@ def _prepare(tracks: Tracks, agreement: Agreement, options: ReplayOptions) -> _P
     # The velocity is NaN where the ground speed or the track is not reported.
     rp, ru, rv = surface_state_ecef(lat, lon, tracks.gs_mps[keep], tracks.track_deg[keep])
     rt = np.ascontiguousarray(tracks.time_s[keep])
-    first = np.searchsorted(inv_k, np.arange(ids.shape[0]), side="left").astype(np.int64)
-    last = np.searchsorted(inv_k, np.arange(ids.shape[0]), side="right").astype(np.int64)
+    first, last = slices(inv_k, ids.shape[0])
     linked = np.zeros(rt.shape[0], dtype=bool)
     if rt.shape[0] > 1:
         gap = rt[1:] - rt[:-1]
@@ -336,6 +335,7 @@ def replay(
     partitions: int | None = None,
     runner: Runner | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_reports: Callable[[UsedReports], None] | None = None,
 ) -> ReplayResult:
     """Every loss of separation in recorded tracks, and the alerts the detector would have given.
 
@@ -344,11 +344,17 @@ def replay(
     runs them (default: one after the other in this process; see
     :func:`skysep.replay.distributed.dask_runner`). ``progress(done, total)``
     is called as partitions finish. The result does not depend on either.
-    See ``docs/replay.md`` for the definitions.
+    ``on_reports`` is given the reports the replay uses as soon as they are
+    known, before the replay runs (what report.html's figures draw: see
+    :func:`skysep.replay._select.used_reports`). See ``docs/replay.md`` for
+    the definitions.
     """
     options = options or ReplayOptions()
     options.validate()
     prep = _prepare(tracks, agreement, options)
+    if on_reports is not None:
+        r = prep.reports
+        on_reports(UsedReports(prep.ids.astype(str), r.first, r.last, r.rt, r.rp, r.ru, r.ralt))
     n_aircraft = prep.ids.shape[0]
     if prep.reports.rt.shape[0] == 0:
         return _result(prep, options, *_empty_pieces(), *_empty_alerts(), agreement, 0, 0, 0)

@@ -11,11 +11,19 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from skysep.engine._geometry import surface_ecef
 from skysep.replay._types import F64, Obj, Tracks
 
 I64 = npt.NDArray[np.int64]
 
-__all__ = ["Selected", "aircraft_codes", "altitude_spikes", "select_reports"]
+__all__ = [
+    "Selected",
+    "UsedReports",
+    "aircraft_codes",
+    "altitude_spikes",
+    "select_reports",
+    "used_reports",
+]
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,48 @@ def select_reports(tracks: Tracks, max_gap_s: float, spike_rate_mps: float | Non
         duplicates=int(dup.sum()),
         spikes=int(spikes.sum()),
     )
+
+
+@dataclass(frozen=True)
+class UsedReports:
+    """The reports a replay uses, sorted by aircraft then time, where report.html's
+    figures find them: aircraft ``a``'s are ``first[a]:last[a]``."""
+
+    #: The distinct aircraft ids, sorted.
+    ids: npt.NDArray[np.str_]
+    first: I64
+    last: I64
+    time_s: F64
+    #: Points on the WGS84 surface (ECEF, m) and their geodetic normals, (n, 3) each.
+    position_m: F64
+    up: F64
+    alt_m: F64
+
+
+def used_reports(tracks: Tracks, max_gap_s: float, spike_rate_mps: float | None) -> UsedReports:
+    """The reports a replay of ``tracks`` with this maximum gap and altitude spike rate uses
+    (the replay hands over the same, computed on its way: see its ``on_reports``)."""
+    chosen = select_reports(tracks, max_gap_s, spike_rate_mps)
+    keep = chosen.keep
+    position_m, up = surface_ecef(tracks.lat_deg[keep], tracks.lon_deg[keep])
+    first, last = slices(chosen.inv[keep], chosen.ids.shape[0])
+    return UsedReports(
+        ids=chosen.ids,
+        first=first,
+        last=last,
+        time_s=np.ascontiguousarray(tracks.time_s[keep], dtype=np.float64),
+        position_m=position_m,
+        up=up,
+        alt_m=np.ascontiguousarray(tracks.alt_m[keep], dtype=np.float64),
+    )
+
+
+def slices(aircraft: I64, n_aircraft: int) -> tuple[I64, I64]:
+    """Where each aircraft's reports start and end, the reports sorted by ``aircraft``."""
+    codes = np.arange(n_aircraft)
+    first = np.searchsorted(aircraft, codes, side="left").astype(np.int64)
+    last = np.searchsorted(aircraft, codes, side="right").astype(np.int64)
+    return first, last
 
 
 def aircraft_codes(aircraft: Obj) -> tuple[npt.NDArray[np.str_], I64]:

@@ -47,7 +47,7 @@ from skysep import units
 from skysep.agreement import Agreement
 from skysep.engine._geometry import surface_ecef
 from skysep.replay._figure_worker import FigureWorker, ReportError
-from skysep.replay._select import select_reports
+from skysep.replay._select import UsedReports, used_reports
 from skysep.replay._types import F64, Incidents, ReplayResult, Tracks
 from skysep.replay.outputs import QUANTISATION_BAND_FT, iso_utc
 
@@ -425,48 +425,29 @@ class _Track:
 
 @dataclass(frozen=True)
 class _TrackIndex:
-    """The reports the replay uses (:func:`~skysep.replay._select.select_reports`: no
-    second report at one time, no altitude spike), sorted once by (aircraft, time), with
-    each aircraft's slice."""
+    """Each aircraft's reports around an incident, among the reports the replay uses
+    (:class:`~skysep.replay._select.UsedReports`: no second report at one time, no
+    altitude spike)."""
 
-    ids: npt.NDArray[np.str_]
-    first: I64
-    last: I64
-    t: F64
-    #: Surface points (ECEF, m) and their geodetic normals, as the replay computes them.
-    p: F64
-    u: F64
-    alt: F64
+    used: UsedReports
 
     @classmethod
     def build(cls, tracks: Tracks, max_gap_s: float, spike_rate_mps: float | None) -> _TrackIndex:
         """The reports the replay uses (with the same maximum gap and altitude spike rate)."""
-        chosen = select_reports(tracks, max_gap_s, spike_rate_mps)
-        ids, order = chosen.ids, chosen.keep
-        inv_s = chosen.inv[order]
-        codes = np.arange(ids.shape[0])
-        p, u = surface_ecef(tracks.lat_deg[order], tracks.lon_deg[order])
-        return cls(
-            ids=ids,
-            first=np.searchsorted(inv_s, codes, side="left").astype(np.int64),
-            last=np.searchsorted(inv_s, codes, side="right").astype(np.int64),
-            t=np.ascontiguousarray(tracks.time_s[order], dtype=np.float64),
-            p=p,
-            u=u,
-            alt=np.ascontiguousarray(tracks.alt_m[order], dtype=np.float64),
-        )
+        return cls(used_reports(tracks, max_gap_s, spike_rate_mps))
 
     def window(self, aircraft: str, t0: float, t1: float) -> _Track:
         """Reports of one aircraft in [t0, t1], with the one just before and just after."""
-        code = int(np.searchsorted(self.ids, aircraft))
-        if code >= self.ids.shape[0] or self.ids[code] != aircraft:
+        used = self.used
+        code = int(np.searchsorted(used.ids, aircraft))
+        if code >= used.ids.shape[0] or used.ids[code] != aircraft:
             empty = np.empty(0)
             return _Track(empty, np.empty((0, 3)), np.empty((0, 3)), empty)
-        lo, hi = int(self.first[code]), int(self.last[code])
-        times = self.t[lo:hi]
+        lo, hi = int(used.first[code]), int(used.last[code])
+        times = used.time_s[lo:hi]
         a = lo + max(int(np.searchsorted(times, t0, side="left")) - 1, 0)
         b = lo + min(int(np.searchsorted(times, t1, side="right")) + 1, hi - lo)
-        return _Track(self.t[a:b], self.p[a:b], self.u[a:b], self.alt[a:b])
+        return _Track(used.time_s[a:b], used.position_m[a:b], used.up[a:b], used.alt_m[a:b])
 
 
 # --- one figure per incident -------------------------------------------------------------------
