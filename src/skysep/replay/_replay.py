@@ -339,8 +339,10 @@ def replay(
 ) -> ReplayResult:
     """Every loss of separation in recorded tracks, and the alerts the detector would have given.
 
-    The time span is cut into ``partitions`` windows (default: about one per
-    ten minutes, at most 64) computed independently and merged; ``runner``
+    The time span is cut into ``partitions`` windows (default: one per 20
+    minutes, at most 16: smaller ones fit the CPU's caches better, and each
+    recomputes the lookahead and the largest gap at its ends) computed
+    independently and merged; ``runner``
     runs them (default: one after the other in this process; see
     :func:`skysep.replay.distributed.dask_runner`). ``progress(done, total)``
     is called as partitions finish. The result does not depend on either.
@@ -361,7 +363,7 @@ def replay(
     t_first, t_last = float(prep.reports.rt.min()), float(prep.reports.rt.max())
     t0 = math.floor(t_first / BIN_S) * BIN_S
     n_bins = math.floor((t_last - t0) / BIN_S) + 1
-    n_parts = partitions if partitions is not None else min(16, max(1, n_bins // 30))
+    n_parts = partitions if partitions is not None else min(16, max(1, n_bins // 20))
     n_parts = max(1, min(n_parts, n_bins))
     bounds = np.linspace(0, n_bins, n_parts + 1).round().astype(np.int64)
     frame = frame_facing(prep.reports.ru)
