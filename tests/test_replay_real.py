@@ -84,6 +84,12 @@ def test_formation_flight_is_a_loss_of_separation(samples: dict[str, Path], tmp_
     assert facts["points_read"] > 10_000
     html = (out / "report.html").read_text(encoding="utf-8")
     assert str(closest["aircraft_a"]) in html
+    assert html.endswith("</body></html>\n")
+    # The summary line reaches a pipe whole (the command ends without the interpreter's
+    # clean-up once its outputs are written: skysep._start.exit_now).
+    printed = "".join(result.stdout.split())  # rich wraps lines where it likes
+    assert f"{facts['incidents']}incident(s)" in printed
+    assert printed.endswith("writtento" + "".join(str(out).split()))
 
 
 def test_quickstart_grid_equals_brute_force(samples: dict[str, Path]) -> None:

@@ -12,12 +12,20 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from skysep.replay._figure_worker import FigureWorker
 
-__all__ = ["figures_wanted", "keep_freed_memory", "main", "run", "start_early", "take_early"]
+__all__ = [
+    "exit_now",
+    "figures_wanted",
+    "keep_freed_memory",
+    "main",
+    "run",
+    "start_early",
+    "take_early",
+]
 
 #: The figure process :func:`start_early` started, until the command takes it.
 _EARLY_FIGURES: list[FigureWorker] = []
@@ -25,8 +33,27 @@ _EARLY_FIGURES: list[FigureWorker] = []
 
 def main() -> None:
     """Entry point of the ``skysep`` console script."""
-    start_early(sys.argv[1:])
-    run()
+    args = sys.argv[1:]
+    start_early(args)
+    try:
+        run()
+    except SystemExit as stop:
+        if args[:1] == ["replay"] and stop.code in (None, 0):
+            exit_now()
+        raise
+
+
+def exit_now() -> NoReturn:
+    """End a command that succeeded without the interpreter's clean-up.
+
+    After ``skysep replay`` has written its outputs (files closed and moved
+    into place, the figure process joined), tearing down numba, llvmlite and
+    pyarrow module by module takes 0.02-0.03 s for nothing; the standard
+    streams are flushed first.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
 
 
 def run() -> None:
