@@ -13,7 +13,9 @@ from pyproj import Transformer
 from skysep.agreement import Agreement
 from skysep.engine import METHODS, States, detect
 from skysep.engine._geometry import (
+    east_north,
     ground_velocity_ecef,
+    horizontal_distance_m,
     near_surface_geodetic,
     surface_ecef,
     surface_state_ecef,
@@ -223,6 +225,20 @@ def test_horizontal_distance_matches_the_geodesic(method: str) -> None:
     # (rounding: ECEF coordinates of ~6.4e6 m carry ~1e-9 m)
     assert (distance - h).min() > -1e-8
     assert np.all(distance - h <= 1.05 * distance**3 / (24.0 * R_MIN_M**2) + 1e-8)
+
+
+def test_horizontal_distance_m_is_the_engines() -> None:
+    """The NumPy horizontal distance (report.html's figures) is the kernels' h(0)."""
+    lat1, lon1, lat2, lon2, _ = _geodesic_pairs(np.random.default_rng(201), 400)
+    found = detect(_pairs_states(lat1, lon1, lat2, lon2), Agreement(250e3, 5.0))
+    assert len(found) == lat1.shape[0]
+    p1, u1 = surface_ecef(lat1, lon1)
+    p2, u2 = surface_ecef(lat2, lon2)
+    h = horizontal_distance_m(p1, u1, p2, u2)
+    np.testing.assert_allclose(h[found.index_a // 2], found.h_now_m, rtol=1e-12, atol=1e-6)
+    east, north = east_north(45.0, 90.0)
+    np.testing.assert_allclose(east, [-1.0, 0.0, 0.0], atol=1e-15)
+    np.testing.assert_allclose(north, [0.0, -np.sqrt(0.5), np.sqrt(0.5)], atol=1e-15)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from skysep import units
 from skysep.agreement import preset
 from skysep.replay import ReplayOptions, ReplayResult, Tracks, replay
 from skysep.replay import report as report_module
+from skysep.replay._select import UsedReports, used_reports
 from skysep.replay.outputs import QUANTISATION_BAND_FT, summary
 from skysep.replay.report import plotted_figures, write_report
 
@@ -490,6 +491,12 @@ def test_plots_drawn_in_two_processes_give_the_same_page(tmp_path: Path) -> None
     assert two.page.text == one.page.text
 
 
+def _used(tracks: Tracks) -> UsedReports:
+    """The reports a replay of ``tracks`` with the default options uses."""
+    options = ReplayOptions()
+    return used_reports(tracks, options.max_gap_s, options.spike_vertical_rate_mps)
+
+
 def test_a_figure_worker_draws_the_same_page(tmp_path: Path) -> None:
     """skysep replay's way: a process forked before the replay draws the figures."""
     tracks = make_tracks(*(head_on(f"A{i}", f"B{i}", 40.0 + i, 0.0) for i in range(9)))
@@ -500,7 +507,7 @@ def test_a_figure_worker_draws_the_same_page(tmp_path: Path) -> None:
         # As the command does: started before the tracks are read, then given them.
         worker = report_module.FigureWorker(processes=processes)
         try:
-            worker.send_tracks(tracks, ReplayOptions())
+            worker.send_reports(_used(tracks))
             if early:  # the figures asked for before the tables are written
                 worker.start(result.incidents, plotted_figures(result.incidents), 60.0)
             path = tmp_path / f"worker-{processes}.html"
@@ -521,19 +528,19 @@ def test_a_figure_worker_that_fails_raises_and_one_not_used_stops() -> None:
     result = replay(tracks, AGREEMENT, ReplayOptions())
     worker = report_module.FigureWorker(processes=1)
     try:
-        worker.send_tracks(tracks, ReplayOptions())
+        worker.send_reports(_used(tracks))
         with pytest.raises(report_module.ReportError, match="drawing the figures failed"):
             worker.figures(result.incidents, [(5,)], 60.0)  # no incident 5
         with pytest.raises(report_module.ReportError, match="already asked for"):
             worker.start(result.incidents, [(0,)], 60.0)
         with pytest.raises(report_module.ReportError, match="already handed over"):
-            worker.send_tracks(tracks, ReplayOptions())
+            worker.send_reports(_used(tracks))
     finally:
         worker.close()
     for tracks_sent in (False, True):  # the command failed before or after reading
         idle = report_module.FigureWorker(processes=1)
         if tracks_sent:
-            idle.send_tracks(tracks, ReplayOptions())
+            idle.send_reports(_used(tracks))
         idle.close()  # before any job: stopped at once, its temporary file removed
         assert idle._process.exitcode is not None
         assert idle._folder is None or not Path(idle._folder).exists()
@@ -545,7 +552,7 @@ def test_a_figure_worker_refuses_a_job_it_did_not_start() -> None:
     other = replay(tracks, AGREEMENT, ReplayOptions(step_s=2.0))
     worker = report_module.FigureWorker(processes=1)
     try:
-        worker.send_tracks(tracks, ReplayOptions())
+        worker.send_reports(_used(tracks))
         with pytest.raises(report_module.ReportError, match="maximum gap of 60 s, the figures"):
             worker.start(result.incidents, [(0,)], 30.0)
         worker.start(result.incidents, [(0,)], 60.0)

@@ -107,6 +107,25 @@ def _velocity(trig: Trig, gs_mps: F64, track_deg: F64) -> F64:
     return velocity
 
 
+def east_north(lat_deg: float, lon_deg: float) -> tuple[F64, F64]:
+    """The unit vectors (ECEF) pointing east and north at one point of the surface."""
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    east = np.array([-np.sin(lon), np.cos(lon), 0.0])
+    north = np.array([-np.sin(lat) * np.cos(lon), -np.sin(lat) * np.sin(lon), np.cos(lat)])
+    return east, north
+
+
+def horizontal_distance_m(position_a_m: F64, up_a: F64, position_b_m: F64, up_b: F64) -> F64:
+    """The horizontal distance of docs/definition.md between ``(N, 3)`` surface points and
+    their normals: the chord without its component along the mean of the two normals."""
+    r = position_b_m - position_a_m
+    m = up_a + up_b
+    m /= np.linalg.norm(m, axis=1)[:, None]
+    along = np.einsum("ij,ij->i", r, m)
+    across: F64 = np.linalg.norm(r - along[:, None] * m, axis=1)
+    return across
+
+
 def frame_facing(up: F64) -> F64:
     """A 3x3 rotation whose third row points at the mean of ``up``.
 

@@ -21,7 +21,7 @@ from skysep.errors import SkySepError
 
 if TYPE_CHECKING:
     from skysep.replay._select import UsedReports
-    from skysep.replay._types import Incidents, ReplayOptions, Tracks
+    from skysep.replay._types import Incidents
     from skysep.replay.report import Group
 
 __all__ = ["FigureWorker", "ReportError"]
@@ -37,9 +37,9 @@ class FigureWorker:
     Forked at the start of the command, it imports matplotlib, draws the
     figures' shared pixels and renders the glyphs most figures need while
     this process imports the replay's modules and reads the tracks. It gets
-    the reports the replay uses through a file (:meth:`send_reports`, or the
-    tracks with :meth:`send_tracks`; written once and read when it is ready,
-    so that neither process waits on the other) and indexes them, and forks
+    the reports the replay uses through a file (:meth:`send_reports`, written
+    once and read when it is ready, so that neither process waits on the
+    other) and indexes them, and forks
     ``processes`` drawing processes (see :class:`~skysep.replay.report.Drawers`;
     it draws alone with one, or with few figures); :meth:`start` sends it
     the incidents as soon as they are known, and :meth:`figures` collects the
@@ -58,43 +58,33 @@ class FigureWorker:
         child.close()
         self._folder: str | None = None
         self._job: tuple[Incidents, list[Group], float] | None = None
-        self._options: ReplayOptions | None = None
+        self._max_gap_s: float | None = None
         self._answered = False
 
     @staticmethod
     def available() -> bool:
         return "fork" in multiprocessing.get_all_start_methods()
 
-    def send_tracks(self, tracks: Tracks, options: ReplayOptions) -> None:
-        """Hand over the tracks the replay runs on and the options it runs with, once: the
-        figure process finds the reports the replay uses in them (see :meth:`send_reports`)."""
-        self._options = options
-        spike_rate_mps = options.spike_vertical_rate_mps
-        self._hand_over("tracks", tracks, options.max_gap_s, spike_rate_mps)
-
     def send_reports(self, used: UsedReports) -> None:
-        """Hand over the reports the replay uses, once (the replay's ``on_reports``): the
-        figure process need not find them in the tracks itself."""
-        self._hand_over("reports", used)
-
-    def _hand_over(self, tag: str, value: object, *extra: object) -> None:
-        """Pickle ``value`` to a private temporary file, and say where (once)."""
+        """Hand over the reports the replay uses (the replay's ``on_reports``), once, in a
+        private temporary file."""
         if self._folder is not None:
-            raise ReportError("report.html: the tracks were already handed over")
+            raise ReportError("report.html: the reports were already handed over")
         self._folder = tempfile.mkdtemp(prefix="skysep-figures-")
-        path = os.path.join(self._folder, f"{tag}.pickle")
+        path = os.path.join(self._folder, "reports.pickle")
         with open(path, "wb") as file:
-            pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._send((tag, path, *extra))
+            pickle.dump(used, file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._max_gap_s = used.max_gap_s
+        self._send(("reports", path))
 
     def start(self, inc: Incidents, plotted: list[Group], max_gap_s: float) -> None:
         """Start drawing the figures of ``plotted`` (groups of incidents; once)."""
         if self._job is not None:
             raise ReportError("report.html: the figures were already asked for")
-        if self._options is not None and self._options.max_gap_s != max_gap_s:
+        if self._max_gap_s is not None and self._max_gap_s != max_gap_s:
             raise ReportError(
-                f"report.html: the tracks were handed over for a maximum gap of "
-                f"{self._options.max_gap_s:g} s, the figures asked for with {max_gap_s:g} s"
+                f"report.html: the reports were handed over for a maximum gap of "
+                f"{self._max_gap_s:g} s, the figures asked for with {max_gap_s:g} s"
             )
         self._job = (inc, plotted, max_gap_s)
         self._send(("draw", inc, plotted, max_gap_s))
@@ -142,20 +132,18 @@ class FigureWorker:
 
 
 def _serve(conn: Connection, processes: int) -> None:
-    """The worker's process: get ready, take the tracks and fork the drawing processes, then
+    """The worker's process: get ready, take the reports and fork the drawing processes, then
     draw one job's figures, passing them on a batch at a time."""
     try:
         from skysep.replay.report import Drawers, _canvas, _TrackIndex
 
         _canvas().warm_up()
-        tag, path, *extra = conn.recv()
-        if tag not in ("tracks", "reports"):
-            raise ReportError(f"report.html: the figure process got {tag!r} before the tracks")
+        tag, path = conn.recv()
+        if tag != "reports":
+            raise ReportError(f"report.html: the figure process got {tag!r} before the reports")
         with open(path, "rb") as file:
-            given = pickle.load(file)
+            index = _TrackIndex(pickle.load(file))
         os.unlink(path)
-        index = _TrackIndex.build(given, *extra) if tag == "tracks" else _TrackIndex(given)
-        del given
         # What is loaded now lives as long as the process: the cyclic garbage collector
         # need not go over it (nor write to the pages this process shares with the others).
         gc.freeze()

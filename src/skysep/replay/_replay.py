@@ -356,7 +356,18 @@ def replay(
     prep = _prepare(tracks, agreement, options)
     if on_reports is not None:
         r = prep.reports
-        on_reports(UsedReports(prep.ids.astype(str), r.first, r.last, r.rt, r.rp, r.ru, r.ralt))
+        on_reports(
+            UsedReports(
+                ids=prep.ids.astype(str),
+                first=r.first,
+                last=r.last,
+                time_s=r.rt,
+                position_m=r.rp,
+                up=r.ru,
+                alt_m=r.ralt,
+                max_gap_s=options.max_gap_s,
+            )
+        )
     n_aircraft = prep.ids.shape[0]
     if prep.reports.rt.shape[0] == 0:
         return _result(prep, options, *_empty_pieces(), *_empty_alerts(), agreement, 0, 0, 0)
@@ -488,7 +499,7 @@ def _result(
         inc_pair, inc = inc_pair[order], inc[order]
     episodes = _episodes(alert_pair, alert, agreement, options.step_s)
     first_alert, level_at_start, ep_incident = _link(inc_pair, inc, episodes, options.step_s)
-    lat, lon = near_surface_geodetic(inc[:, 5:8])
+    lat_deg, lon_deg = near_surface_geodetic(inc[:, 5:8])
     ids, party = prep.ids, prep.party
     a, b = inc_pair[:, 0], inc_pair[:, 1]
     incidents = Incidents(
@@ -501,8 +512,8 @@ def _result(
         min_h_m=np.ascontiguousarray(inc[:, 2]),
         min_v_m=np.ascontiguousarray(inc[:, 4]),
         time_of_min_s=np.ascontiguousarray(inc[:, 3]),
-        lat_deg=np.asarray(lat, dtype=np.float64),
-        lon_deg=np.asarray(lon, dtype=np.float64),
+        lat_deg=lat_deg,
+        lon_deg=lon_deg,
         alt_m=np.ascontiguousarray(inc[:, 8]),
         first_alert_s=first_alert,
         lead_time_s=inc[:, 0] - first_alert,

@@ -22,6 +22,7 @@ __all__ = [
     "aircraft_codes",
     "altitude_spikes",
     "select_reports",
+    "slices",
     "used_reports",
 ]
 
@@ -83,6 +84,8 @@ class UsedReports:
     position_m: F64
     up: F64
     alt_m: F64
+    #: The longest gap between two reports of an aircraft that is interpolated across.
+    max_gap_s: float
 
 
 def used_reports(tracks: Tracks, max_gap_s: float, spike_rate_mps: float | None) -> UsedReports:
@@ -100,6 +103,7 @@ def used_reports(tracks: Tracks, max_gap_s: float, spike_rate_mps: float | None)
         position_m=position_m,
         up=up,
         alt_m=np.ascontiguousarray(tracks.alt_m[keep], dtype=np.float64),
+        max_gap_s=max_gap_s,
     )
 
 

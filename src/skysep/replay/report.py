@@ -45,7 +45,7 @@ import numpy.typing as npt
 
 from skysep import units
 from skysep.agreement import Agreement
-from skysep.engine._geometry import surface_ecef
+from skysep.engine._geometry import east_north, horizontal_distance_m, surface_ecef
 from skysep.replay._figure_worker import FigureWorker, ReportError
 from skysep.replay._select import UsedReports, used_reports
 from skysep.replay._types import F64, Incidents, ReplayResult, Tracks
@@ -162,7 +162,7 @@ def write_report(
     elif plotted:
         opt = result.options
         index = _TrackIndex.build(tracks, opt.max_gap_s, opt.spike_vertical_rate_mps)
-        figures = draw_figures(index, inc, plotted, result.options.max_gap_s, processes)
+        figures = draw_figures(index, inc, plotted, opt.max_gap_s, processes)
     page = [head, *(part if isinstance(part, str) else figures[part] for part in plots)]
     Path(path).write_text("".join([*page, "\n</body></html>\n"]), encoding="utf-8")
 
@@ -572,7 +572,7 @@ def _picture(index: _TrackIndex, inc: Incidents, group: Group, max_gap_s: float)
             np.concatenate([cores[0][1], cores[1][1], circle[1]]),
         ),
         t_rel=times - start,
-        h_nm=units.m_to_nm(_horizontal_m(p_a, u_a, p_b, u_b)),
+        h_nm=units.m_to_nm(horizontal_distance_m(p_a, u_a, p_b, u_b)),
         v_ft=units.m_to_ft(np.abs(alt_a - alt_b)),
         window_rel=(t0 - start, t1 - start),
         end_rel=end - start,
@@ -593,28 +593,13 @@ def _cuts(parts: Sequence[F64]) -> list[slice]:
     return [slice(a, b) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
-def _horizontal_m(p_a: F64, u_a: F64, p_b: F64, u_b: F64) -> F64:
-    """The horizontal distance as the replay measures it (docs/definition.md): the chord
-    between the surface points without its component along the mean of their normals."""
-    r = p_b - p_a
-    m = u_a + u_b
-    m /= np.linalg.norm(m, axis=1)[:, None]
-    along = np.einsum("ij,ij->i", r, m)
-    across: F64 = np.linalg.norm(r - along[:, None] * m, axis=1)
-    return across
-
-
-def _east_north_nm(lat0_deg: float, lon0_deg: float, p: F64) -> XY:
-    """Surface points ``p`` (ECEF, m) in NM east and north of (lat0, lon0), in the plane
+def _east_north_nm(lat0_deg: float, lon0_deg: float, position_m: F64) -> XY:
+    """Surface points (ECEF) in NM east and north of (lat0, lon0), in the plane
     tangent to the ellipsoid there (within 0.01 % of the distances along the surface for
     the 50 NM around an incident)."""
     (origin,), _ = surface_ecef(np.array([lat0_deg]), np.array([lon0_deg]))
-    lat0, lon0 = math.radians(lat0_deg), math.radians(lon0_deg)
-    east = np.array([-math.sin(lon0), math.cos(lon0), 0.0])
-    north = np.array(
-        [-math.sin(lat0) * math.cos(lon0), -math.sin(lat0) * math.sin(lon0), math.cos(lat0)]
-    )
-    d = p - origin
+    east, north = east_north(lat0_deg, lon0_deg)
+    d = position_m - origin
     return units.m_to_nm(d @ east), units.m_to_nm(d @ north)
 
 
